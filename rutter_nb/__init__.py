@@ -5,6 +5,68 @@ Public names are re-exported here; everything else is private to its module.
 
 from __future__ import annotations
 
+from rutter_nb import errors
+from rutter_nb.builders import (
+    bill,
+    customer,
+    invoice,
+    invoice_payment,
+    item,
+    journal_entry,
+    product,
+    vendor,
+)
+from rutter_nb.client import AsyncClient, Client, connect
+from rutter_nb.errors import (
+    AuthenticationError,
+    IdempotencyConflict,
+    JobTimeout,
+    NotFound,
+    PlatformError,
+    PlatformRateLimited,
+    RateLimited,
+    RutterError,
+    ServerError,
+    TransportError,
+    UnknownJobStatus,
+    ValidationError,
+)
+from rutter_nb.jobs import Job
+from rutter_nb.polling import PollPolicy
+from rutter_nb.requests import ApiRequest, request
+from rutter_nb.retry import RetryPolicy
+
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+__all__ = [
+    "ApiRequest",
+    "AsyncClient",
+    "AuthenticationError",
+    "Client",
+    "IdempotencyConflict",
+    "Job",
+    "JobTimeout",
+    "NotFound",
+    "PlatformError",
+    "PlatformRateLimited",
+    "PollPolicy",
+    "RateLimited",
+    "RetryPolicy",
+    "RutterError",
+    "ServerError",
+    "TransportError",
+    "UnknownJobStatus",
+    "ValidationError",
+    "__version__",
+    "bill",
+    "connect",
+    "customer",
+    "errors",
+    "invoice",
+    "invoice_payment",
+    "item",
+    "journal_entry",
+    "product",
+    "request",
+    "vendor",
+]
