@@ -51,7 +51,8 @@ def test_fields_and_message() -> None:
         "MISSING_FIELD",
     )
     assert str(err) == (
-        "HTTP 400 INVALID_REQUEST/MISSING_FIELD: customer_id is required (POST /accounting/invoices)"
+        "HTTP 400 INVALID_REQUEST/MISSING_FIELD: customer_id is required"
+        " (POST /accounting/invoices)"
     )
     assert err.to_dict()["class"] == "ValidationError"
 

@@ -10,7 +10,7 @@ from rutter_nb.polling import KNOWN_STATUSES, TERMINAL_STATUSES, Deadline, PollP
 
 def test_statuses() -> None:
     assert "partial_success" in TERMINAL_STATUSES
-    assert KNOWN_STATUSES == {"prequeued", "pending", "success", "failure", "partial_success"}
+    assert {"prequeued", "pending", "success", "failure", "partial_success"} == KNOWN_STATUSES
 
 
 def test_interval_grows_to_a_cap() -> None:
