@@ -141,7 +141,7 @@ class BoardState:
         key = id(job)
         status = str(getattr(job, "status", "") or "unknown")
         submitted = getattr(job, "submitted_at", None)
-        done = bool(getattr(job, "done", status in TERMINAL))
+        done = bool(getattr(job, "done", False)) or status not in RUNNING
         with self._lock:
             if key not in self._jobs:
                 return

@@ -17,7 +17,7 @@ import ipywidgets
 from rutter_nb.widgets.html import body_html, job_header_html, job_html, job_text
 from rutter_nb.widgets.live import LiveView
 from rutter_nb.widgets.render import Renderer
-from rutter_nb.widgets.snapshot import JobSnapshot, snapshot, utcnow
+from rutter_nb.widgets.snapshot import RUNNING, JobSnapshot, snapshot, utcnow
 
 __all__ = ["JobView"]
 
@@ -67,7 +67,8 @@ class JobView(LiveView):
         return self._changes
 
     def _is_final(self) -> bool:
-        return bool(getattr(self.job, "done", False))
+        # Not "job.done": an unknown status is final for a view too (PROTOCOL.md).
+        return bool(getattr(self.job, "done", False)) or str(self.job.status) not in RUNNING
 
     def snapshot(self) -> JobSnapshot:
         """The job as this view would draw it now (redacted)."""

@@ -105,7 +105,7 @@ def snapshot(job: Any, now: datetime | None = None) -> JobSnapshot:
     return JobSnapshot(
         id=str(getattr(job, "id", "") or ""),
         status=status,
-        done=bool(getattr(job, "done", status in TERMINAL)),
+        done=bool(getattr(job, "done", False)) or status not in RUNNING,
         entity=getattr(job, "entity", None),
         method=request.get("method"),
         url=redact_url(url) if isinstance(url, str) else None,

@@ -21,7 +21,7 @@ from rutter_nb.widgets.frontend import in_kernel, show
 from rutter_nb.widgets.html import job_text
 from rutter_nb.widgets.job_view import JobView
 from rutter_nb.widgets.render import default_renderer
-from rutter_nb.widgets.snapshot import snapshot
+from rutter_nb.widgets.snapshot import RUNNING, snapshot
 from rutter_nb.widgets.terminal import TextLine
 
 __all__ = ["Watch", "active_watches", "watch_board", "watch_job"]
@@ -134,10 +134,15 @@ def _hook_interrupts() -> None:
     _hooked.add(id(shell))
 
 
+def _running(job: Any) -> bool:
+    """Still worth polling: an unknown status stops the watch rather than polling forever."""
+    return not job.done and str(job.status) in RUNNING
+
+
 def _poll_job(job: Any, interval: float, max_interval: float) -> Callable[..., None]:
     def poll(stop: threading.Event, watch: Watch) -> None:
         delay = interval
-        while not stop.is_set() and not job.done:
+        while not stop.is_set() and _running(job):
             try:
                 job.refresh()
             except Exception as exc:
@@ -192,7 +197,7 @@ def watch_job(
         show(job_view)
         view = job_view
     else:
-        line = TextLine(lambda: job_text(snapshot(job)), lambda: bool(job.done), stream=stream)
+        line = TextLine(lambda: job_text(snapshot(job)), lambda: not _running(job), stream=stream)
         default_renderer().add(line)
         view = line
     return Watch(view, _poll_job(job, interval, max_interval))
