@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 
-
 from rutter_nb.widgets.terminal import TextLine
 
 
