@@ -35,6 +35,7 @@ from rutter_nb.jobs import Job
 from rutter_nb.polling import PollPolicy
 from rutter_nb.requests import ApiRequest, request
 from rutter_nb.retry import RetryPolicy
+from rutter_nb.widgets import BatchBoard, JobView
 
 __version__ = "0.1.0"
 
@@ -42,10 +43,12 @@ __all__ = [
     "ApiRequest",
     "AsyncClient",
     "AuthenticationError",
+    "BatchBoard",
     "Client",
     "IdempotencyConflict",
     "Job",
     "JobTimeout",
+    "JobView",
     "NotFound",
     "PlatformError",
     "PlatformRateLimited",
