@@ -2,8 +2,9 @@
 
 Each builder checks the fields the chosen API version requires, converts dates to
 ISO-8601 (milliseconds, ``Z``) and money to what the version expects (decimal strings in
-2023-03-14, numbers later), catches misspelled field names (``custmer_id``) with a
-suggestion, and passes every other keyword through as ``**extra``.
+2023-03-14, numbers later; ``version=`` defaults to ``RUTTER_VERSION``, else 2024-08-31),
+catches misspelled field names (``custmer_id``) with a suggestion, and passes every other
+keyword through as ``**extra``.
 
 >>> import rutter_nb
 >>> req = rutter_nb.invoice(customer_id="c1", issue_date="2024-05-01", currency_code="usd",
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -229,10 +231,13 @@ def _build(
     spec: _Spec,
     fields: dict[str, Any],
     *,
-    version: str,
+    version: str | None,
     response_mode: str | None,
     idempotency_key: str | None,
 ) -> ApiRequest:
+    # The body's shape depends on the version, so the request records the one it was
+    # built for and is sent with it: the argument, else RUTTER_VERSION, else the default.
+    version = version or os.environ.get("RUTTER_VERSION") or DEFAULT_VERSION
     if version not in KNOWN_VERSIONS:
         raise InvalidRequest(f"unknown API version {version!r}; known: {', '.join(KNOWN_VERSIONS)}")
     fields = {k: v for k, v in fields.items() if v is not None}
@@ -273,7 +278,7 @@ def invoice(
     currency_code: str | None = None,
     line_items: Sequence[Mapping[str, Any]] | None = None,
     due_date: str | dt.date | None = None,
-    version: str = DEFAULT_VERSION,
+    version: str | None = None,
     response_mode: str | None = None,
     idempotency_key: str | None = None,
     **extra: Any,
@@ -303,7 +308,7 @@ def bill(
     issue_date: str | dt.date | None = None,
     currency_code: str | None = None,
     line_items: Sequence[Mapping[str, Any]] | None = None,
-    version: str = DEFAULT_VERSION,
+    version: str | None = None,
     response_mode: str | None = None,
     idempotency_key: str | None = None,
     **extra: Any,
@@ -324,7 +329,7 @@ def bill(
 def customer(
     *,
     customer_name: str | None = None,
-    version: str = DEFAULT_VERSION,
+    version: str | None = None,
     response_mode: str | None = None,
     idempotency_key: str | None = None,
     **extra: Any,
@@ -344,7 +349,7 @@ def customer(
 def vendor(
     *,
     vendor_name: str | None = None,
-    version: str = DEFAULT_VERSION,
+    version: str | None = None,
     response_mode: str | None = None,
     idempotency_key: str | None = None,
     **extra: Any,
@@ -364,7 +369,7 @@ def vendor(
 def item(
     *,
     name: str | None = None,
-    version: str = DEFAULT_VERSION,
+    version: str | None = None,
     response_mode: str | None = None,
     idempotency_key: str | None = None,
     **extra: Any,
@@ -381,7 +386,7 @@ def journal_entry(
     transaction_date: str | dt.date | None = None,
     currency_code: str | None = None,
     line_items: Sequence[Mapping[str, Any]] | None = None,
-    version: str = DEFAULT_VERSION,
+    version: str | None = None,
     response_mode: str | None = None,
     idempotency_key: str | None = None,
     **extra: Any,
@@ -411,7 +416,7 @@ def invoice_payment(
     currency_code: str | None = None,
     total_amount: float | int | str | Decimal | None = None,
     linked_invoices: Sequence[Mapping[str, Any]] | None = None,
-    version: str = DEFAULT_VERSION,
+    version: str | None = None,
     response_mode: str | None = None,
     idempotency_key: str | None = None,
     **extra: Any,
@@ -440,7 +445,7 @@ def product(
     name: str | None = None,
     description: str | None = None,
     variants: Sequence[Mapping[str, Any]] | None = None,
-    version: str = DEFAULT_VERSION,
+    version: str | None = None,
     response_mode: str | None = None,
     idempotency_key: str | None = None,
     **extra: Any,

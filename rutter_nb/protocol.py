@@ -92,10 +92,10 @@ def _url(settings: Settings, path: str) -> str:
     return settings.base_url + path
 
 
-def _auth_headers(settings: Settings) -> dict[str, str]:
+def _auth_headers(settings: Settings, version: str | None = None) -> dict[str, str]:
     return {
         "Authorization": settings.auth_header,
-        "X-Rutter-Version": settings.version,
+        "X-Rutter-Version": version or settings.version,
         "Accept": "application/json",
         "User-Agent": USER_AGENT,
     }
@@ -126,7 +126,9 @@ def prepare(
     if not isinstance(req, ApiRequest):
         raise InvalidRequest(f"expected an ApiRequest, got {type(req).__name__}")
     version = req.version or settings.version
-    headers = _auth_headers(settings)
+    # A request built for a version (e.g. by a builder) is sent with that version, since
+    # its body's shape depends on it.
+    headers = _auth_headers(settings, version)
     headers.update(req.headers)
     key = idempotency_key or req.idempotency_key
     if key:
