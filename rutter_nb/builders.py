@@ -1,8 +1,9 @@
 """Builders for common Rutter writes: the required fields as keyword arguments.
 
 Each builder checks the fields the chosen API version requires, converts dates to
-ISO-8601 (milliseconds, ``Z``) and money to what the version expects (decimal strings in
-2023-03-14, numbers later; ``version=`` defaults to ``RUTTER_VERSION``, else 2024-08-31),
+ISO-8601 (milliseconds, ``Z``) and money (numbers, decimal strings, ``Decimal``) to JSON
+numbers, as every version's create schemas want (2023-03-14 *returns* money as strings,
+but takes numbers); ``version=`` defaults to ``RUTTER_VERSION``, else 2024-08-31,
 catches misspelled field names (``custmer_id``) with a suggestion, and passes every other
 keyword through as ``**extra``.
 
@@ -40,7 +41,7 @@ __all__ = [
 
 _DATE_FIELDS = frozenset({"issue_date", "due_date", "txn_date", "transaction_date", "allocated_at"})
 _MONEY_FIELDS = frozenset({"total_amount", "amount", "unit_amount", "price", "discount_amount"})
-_LEGACY = "2023-03-14"  # money as decimal strings, stricter required fields
+_LEGACY = "2023-03-14"  # stricter required fields
 
 
 @dataclass(frozen=True)
@@ -56,11 +57,6 @@ class _Spec:
     line_required: tuple[str, ...] = ()
     legacy_line_required: tuple[str, ...] = ()
     line_optional: tuple[str, ...] = ()
-    money_strings: bool = True  # in 2023-03-14
-
-    def money_version(self, version: str) -> str:
-        """The version whose money rule applies (commerce never uses strings)."""
-        return version if self.money_strings else DEFAULT_VERSION
 
     def required_for(self, version: str) -> tuple[str, ...]:
         return self.legacy_required if version == _LEGACY else self.required
@@ -147,7 +143,6 @@ _PRODUCT = _Spec(
     ("price", "sku"),
     ("price", "sku", "option_values"),
     ("option_values", "images", "weight", "inventory", "title"),
-    money_strings=False,  # commerce money is numeric in every version
 )
 
 
@@ -172,7 +167,7 @@ def _iso(name: str, value: Any) -> str:
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
-def _money(name: str, value: Any, version: str) -> str | int | float:
+def _money(name: str, value: Any) -> int | float:
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
         raise InvalidRequest(f"{name}: expected a number or decimal string, got {value!r}")
     try:
@@ -183,20 +178,18 @@ def _money(name: str, value: Any, version: str) -> str | int | float:
         ) from None
     if not amount.is_finite():
         raise InvalidRequest(f"{name}: expected a finite amount, got {value!r}")
-    if version == _LEGACY:
-        return str(amount)  # 2023-03-14: money is a decimal string
     if isinstance(value, int | float):
         return value
     return int(amount) if amount == amount.to_integral_value() else float(amount)
 
 
-def _convert(name: str, value: Any, version: str) -> Any:
+def _convert(name: str, value: Any) -> Any:
     if value is None:
         return None
     if name in _DATE_FIELDS:
         return _iso(name, value)
     if name in _MONEY_FIELDS:
-        return _money(name, value, version)
+        return _money(name, value)
     if name == "currency_code":
         if not isinstance(value, str) or len(value) != 3 or not value.isalpha():
             raise InvalidRequest(f"currency_code: expected a 3-letter ISO code, got {value!r}")
@@ -204,7 +197,7 @@ def _convert(name: str, value: Any, version: str) -> Any:
     if name.endswith("_id") and not (isinstance(value, str) and value):
         raise InvalidRequest(f"{name}: expected a non-empty id string, got {value!r}")
     if isinstance(value, Mapping):
-        return {k: _convert(k, v, version) for k, v in value.items()}
+        return {k: _convert(k, v) for k, v in value.items()}
     return value
 
 
@@ -244,8 +237,7 @@ def _build(
     required = spec.required_for(version)
     known = list(dict.fromkeys(spec.legacy_required + spec.required + spec.optional))
     _check_names(fields, known, f"{spec.entity}() for version {version}", required)
-    money = spec.money_version(version)
-    record = {k: _convert(k, v, money) for k, v in fields.items() if k != spec.lines}
+    record = {k: _convert(k, v) for k, v in fields.items() if k != spec.lines}
     if spec.lines is not None and spec.lines in fields:
         lines = fields[spec.lines]
         if isinstance(lines, str | bytes | Mapping) or not isinstance(lines, Sequence) or not lines:
@@ -259,7 +251,7 @@ def _build(
                 raise InvalidRequest(f"{spec.lines}[{i}]: expected a dict, got {line!r}")
             line = {k: v for k, v in line.items() if v is not None}
             _check_names(line, line_known, f"{spec.lines}[{i}]", spec.line_required_for(version))
-            converted.append({k: _convert(k, v, money) for k, v in line.items()})
+            converted.append({k: _convert(k, v) for k, v in line.items()})
         record[spec.lines] = converted
     return ApiRequest(
         "POST",

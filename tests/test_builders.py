@@ -46,7 +46,7 @@ def test_unknown_but_unrelated_fields_pass_through() -> None:
     assert req.body == {"customer": {"customer_name": "Ada", "additional_fields": {"x": 1}}}
 
 
-def test_version_2023_requires_more_and_uses_decimal_strings() -> None:
+def test_version_2023_requires_more_and_still_sends_numbers() -> None:
     with pytest.raises(InvalidRequest, match="'due_date'"):
         rutter_nb.invoice(
             customer_id="c",
@@ -68,8 +68,8 @@ def test_version_2023_requires_more_and_uses_decimal_strings() -> None:
     )
     inv = req.body["invoice"]
     assert inv["due_date"] == "2024-02-01T08:00:00.000Z"
-    assert inv["line_items"][0]["total_amount"] == "10.5"
-    assert inv["line_items"][0]["item"]["unit_amount"] == "10.5"
+    assert inv["line_items"][0]["total_amount"] == 10.5  # 2023 creates take numbers
+    assert inv["line_items"][0]["item"]["unit_amount"] == 10.5
     assert req.version == "2023-03-14"
 
 
