@@ -57,7 +57,9 @@ class BatchBoard(LiveView):
         self._filter_changes = 0
         self._summary = ipywidgets.HTML()
         self._summary.add_class("rutter-board-summary-widget")
-        self._progress = ipywidgets.IntProgress(value=0, min=0, max=1)
+        self._progress = ipywidgets.IntProgress(
+            value=0, min=0, max=1, layout=ipywidgets.Layout(width="100%")
+        )
         self._progress.add_class("rutter-board-progress")
         self._filter = ipywidgets.ToggleButtons(options=FILTERS, value="all")
         self._filter.add_class("rutter-board-filter")
