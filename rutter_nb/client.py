@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import os
 import threading
 import time
 import uuid
@@ -32,7 +33,12 @@ from rutter_nb.retry import RetryPolicy, parse_retry_after
 from rutter_nb.settings import Settings
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from rutter_nb.batch import Batch
+    from rutter_nb.ratelimit import RateLimit
     from rutter_nb.sandbox import Sandbox
+    from rutter_nb.webhooks import Receiver
 
 __all__ = ["AsyncClient", "Client", "connect"]
 
@@ -332,6 +338,34 @@ class Client(_Base):
         """Fetch a job by id (``GET /jobs/:id``)."""
         return self._fetched(self.fetch_job(job_id))
 
+    def send_many(
+        self,
+        requests: Iterable[ApiRequest],
+        response_mode: str | None = "async",
+        *,
+        concurrency: int | None = None,
+        rate_limit: str | RateLimit = "500/10s",
+        journal: str | os.PathLike[str] | None = None,
+        webhooks: Receiver | bool | None = None,
+        display: bool | None = None,
+    ) -> Batch:
+        """Send many requests as one rate-limited, resumable batch; returns it at once.
+
+        See :func:`rutter_nb.batch.send_many`. ``batch.wait()`` blocks until all are done.
+        """
+        from rutter_nb.batch import send_many
+
+        return send_many(
+            self,
+            requests,
+            response_mode,
+            concurrency=concurrency,
+            rate_limit=rate_limit,
+            journal=journal,
+            webhooks=webhooks,
+            display=display,
+        )
+
     def resume(self, token: str) -> Job:
         """A job again from :meth:`Job.to_token`, read fresh from the server."""
         data = self._resume_data(token)
@@ -500,6 +534,31 @@ class AsyncClient(_Base):
         """Fetch a job by id (``GET /jobs/:id``)."""
         return self._fetched(await self.afetch_job(job_id))
 
+    async def send_many(
+        self,
+        requests: Iterable[ApiRequest],
+        response_mode: str | None = "async",
+        *,
+        concurrency: int | None = None,
+        rate_limit: str | RateLimit = "500/10s",
+        journal: str | os.PathLike[str] | None = None,
+        webhooks: Receiver | bool | None = None,
+        display: bool | None = None,
+    ) -> Batch:
+        """Async twin of :meth:`Client.send_many`; ``await batch.wait_async()`` after."""
+        from rutter_nb.batch import send_many
+
+        return send_many(
+            self,
+            requests,
+            response_mode,
+            concurrency=concurrency,
+            rate_limit=rate_limit,
+            journal=journal,
+            webhooks=webhooks,
+            display=display,
+        )
+
     async def resume(self, token: str) -> Job:
         """A job again from :meth:`Job.to_token`, read fresh from the server."""
         data = self._resume_data(token)
@@ -549,6 +608,15 @@ def embedded_sandbox() -> Sandbox:
             atexit.register(sandbox.stop)
             _sandbox = sandbox
         return _sandbox
+
+
+def _stop_embedded_sandbox() -> None:
+    """Stop the process-wide sandbox (tests use this; normally it lives until exit)."""
+    global _sandbox
+    with _sandbox_lock:
+        if _sandbox is not None:
+            _sandbox.stop()
+            _sandbox = None
 
 
 def connect(**kwargs: Any) -> Client:
