@@ -176,6 +176,29 @@ def test_the_elapsed_time_ticks_once_a_second_while_running(comm_log: CommLog) -
     assert "3 s" in view._header.value
 
 
+def test_a_change_on_the_main_thread_draws_at_once_when_due(comm_log: CommLog) -> None:
+    """What makes a blocking job.wait() draw where thread updates do not show (Colab)."""
+    job = FakeJob("pending")
+    renderer = ManualRenderer(interval=0.0)
+    view = JobView(job, renderer=renderer, clock=fixed_clock())  # type: ignore[arg-type]
+    comm_log.clear()
+
+    job.update(polls=1)  # no renderer tick
+
+    assert view.renders == 2 and comm_log.count() == 1
+
+
+def test_a_change_on_another_thread_waits_for_the_renderer(comm_log: CommLog) -> None:
+    import threading
+
+    job = FakeJob("pending")
+    view = JobView(job, renderer=ManualRenderer(interval=0.0), clock=fixed_clock())  # type: ignore[arg-type]
+    worker = threading.Thread(target=job.update, kwargs={"polls": 1})
+    worker.start()
+    worker.join()
+    assert view.renders == 1
+
+
 def test_a_non_job_gets_a_clear_error() -> None:
     with pytest.raises(TypeError, match="JobView needs a rutter_nb Job"):
         JobView({"id": "x"})

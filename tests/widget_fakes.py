@@ -147,8 +147,9 @@ def record_comms(monkeypatch: pytest.MonkeyPatch) -> CommLog:
 class ManualRenderer:
     """Stands in for the renderer thread so a unit test decides when views tick."""
 
-    def __init__(self) -> None:
+    def __init__(self, interval: float = float("inf")) -> None:
         self.views: list[Any] = []
+        self.interval = interval  # infinite: no drawing on the main thread unless a test asks
 
     def add(self, view: Any) -> None:
         if view not in self.views:

@@ -62,6 +62,7 @@ class JobView(LiveView):
 
     def _changed(self, _job: Any) -> None:
         self._changes += 1  # cheap on purpose: runs on the thread that changed the job
+        self._poke()
 
     def _version(self) -> int:
         return self._changes

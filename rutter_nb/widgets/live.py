@@ -9,6 +9,7 @@ updates that display so the saved notebook holds the final ``text/html`` snapsho
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -43,6 +44,7 @@ class LiveView:
         self._finished = False
         self._handles: list[Any] = []
         self._on_finish: list[Callable[[], None]] = []
+        self._last_render = float("-inf")
         self.renders = 0
         """How many times this view has redrawn its widgets (for tests and benchmarks)."""
 
@@ -84,11 +86,23 @@ class LiveView:
             if key != self._drawn:
                 self._render()
                 self._drawn = key
+                self._last_render = time.monotonic()
                 self.renders += 1
             if final:
                 self._finish()
                 return False
             return True
+
+    def _poke(self) -> None:
+        """Called on a change: redraw right here if this is the main thread and it is due.
+
+        A ``job.wait()`` blocking the main thread then draws too, which matters where
+        updates from background threads do not show (Colab); the renderer's pace holds.
+        """
+        if threading.current_thread() is not threading.main_thread():
+            return
+        if time.monotonic() - self._last_render >= self._renderer.interval:
+            self._tick()
 
     def _finish(self) -> None:
         self._finished = True
