@@ -133,6 +133,29 @@ def test_an_expected_total_keeps_the_board_open() -> None:
     assert (snap.done, snap.total, snap.finished) == (2, 5, False)
 
 
+def test_a_source_that_says_it_finished_ends_the_board() -> None:
+    class CancelledBatch:
+        def __init__(self) -> None:
+            self.jobs = jobs_with(success=1, pending=1)
+            self.total = 10
+            self.finished = False
+
+    batch = CancelledBatch()
+    state = BoardState(batch, clock=fixed_clock())
+    assert not state.finished()
+    batch.finished = True
+    assert state.finished()
+
+
+def test_finished_adopts_jobs_appended_since_the_last_look() -> None:
+    jobs = jobs_with(success=1)
+    state = BoardState(jobs, clock=fixed_clock())
+    state.sync()
+    assert state.finished()
+    jobs.extend(jobs_with(pending=1))
+    assert not state.finished()
+
+
 def test_a_wrong_source_is_a_clear_error() -> None:
     with pytest.raises(TypeError, match="list of jobs"):
         BoardState(42)

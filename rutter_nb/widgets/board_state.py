@@ -176,7 +176,14 @@ class BoardState:
 
     # -- reading --------------------------------------------------------------------------
     def finished(self) -> bool:
-        """True when every expected job is terminal; O(1)."""
+        """True when every expected job is terminal, or the source says it finished.
+
+        A batch that was cancelled or failed never reaches its total; its own
+        ``finished`` flag ends the board then. O(new jobs).
+        """
+        self.sync()
+        if getattr(self._source, "finished", None) is True:
+            return True
         with self._lock:
             total = max(len(self._status), self._total or 0, self._expected_total())
             return total > 0 and len(self._counted) >= total
