@@ -161,13 +161,18 @@ class RedactingFilter(logging.Filter):
 
 
 _configured: set[str] = set()
+# Libraries that log full request URLs (and so Rutter's access_token query parameter) at
+# INFO/DEBUG. A scrubbing filter on their loggers changes nothing else about them.
+_LIBRARY_LOGGERS = ("httpx", "httpcore")
 
 
 def get_logger(name: str = "rutter_nb") -> logging.Logger:
     """The package logger (or a child), silent by default and always scrubbed.
 
     A ``NullHandler`` on ``rutter_nb`` stops Python's last-resort handler from printing
-    to stderr; users opt in with ``logging.basicConfig`` or their own handler.
+    to stderr; users opt in with ``logging.basicConfig`` or their own handler. httpx and
+    httpcore log request URLs, which carry the access token, so their loggers get the
+    same scrubbing filter.
     """
     root = logging.getLogger("rutter_nb")
     logger = logging.getLogger(name)
@@ -175,9 +180,9 @@ def get_logger(name: str = "rutter_nb") -> logging.Logger:
         if "rutter_nb" not in _configured:
             root.addHandler(logging.NullHandler())
             _configured.add("rutter_nb")
-        if name not in _configured or not any(
-            isinstance(f, RedactingFilter) for f in logger.filters
-        ):
-            logger.addFilter(RedactingFilter())
-            _configured.add(name)
+        for lib in (name, *_LIBRARY_LOGGERS):
+            target = logging.getLogger(lib)
+            if not any(isinstance(f, RedactingFilter) for f in target.filters):
+                target.addFilter(RedactingFilter())
+            _configured.add(lib)
     return logger
