@@ -5,7 +5,8 @@ Public names are re-exported here; everything else is private to its module.
 
 from __future__ import annotations
 
-from rutter_nb import errors
+from rutter_nb import errors, webhooks
+from rutter_nb.batch import Batch
 from rutter_nb.builders import (
     bill,
     customer,
@@ -43,6 +44,7 @@ __all__ = [
     "ApiRequest",
     "AsyncClient",
     "AuthenticationError",
+    "Batch",
     "BatchBoard",
     "Client",
     "IdempotencyConflict",
@@ -72,4 +74,5 @@ __all__ = [
     "product",
     "request",
     "vendor",
+    "webhooks",
 ]
