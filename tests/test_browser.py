@@ -211,10 +211,19 @@ def test_board_moves_then_shows_final_counts_in_jupyterlab(
                 time.sleep(0.2)
             final_shot = ARTIFACTS / "board-final.png"
             page.screenshot(path=str(final_shot), full_page=True)
+            # Click the first row (the kernel is idle now): that job's view opens below.
+            page.locator(".rutter-board-rows select").select_option(index=0)
+            opened = page.wait_for_selector(
+                ".rutter-board .rutter-job-view .rutter-job-header", timeout=30_000
+            )
+            assert opened is not None
+            opened_status = opened.get_attribute("data-status")
+            opened_shot = ARTIFACTS / "board-row-opened.png"
+            page.screenshot(path=str(opened_shot), full_page=True)
         finally:
             browser.close()
 
-    print(f"\nscreenshots: {intermediate_shot} {final_shot}")
+    print(f"\nscreenshots: {intermediate_shot} {final_shot} {opened_shot}")
     print(f"board states seen in the page: {len(seen)}; done counts: {[s['done'] for s in seen]}")
     assert seen, "the board never appeared in the page"
     intermediate = {s["done"] for s in seen if 0 < s["done"] < JOBS}
@@ -225,3 +234,4 @@ def test_board_moves_then_shows_final_counts_in_jupyterlab(
     assert final["pending"] == final["prequeued"] == 0
     assert final["rows"] > 0
     assert final_shot.stat().st_size > 10_000
+    assert opened_status in ("success", "failure")
