@@ -41,6 +41,7 @@ log = logging.getLogger("rutter_nb.sandbox")
 
 RESPONSE_MODES = ("prefer_sync", "async")
 MAX_LIMIT = 500
+_DRAIN_FACTOR = 16
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -109,16 +110,23 @@ def _reject_constant(name: str) -> Any:
 async def _json_body(request: Request, allow_empty: bool) -> Any:
     """The parsed JSON body: 413 when too large, 415 when not JSON, 400 when malformed."""
     limit = _engine(request).config.max_body_bytes
+    raw = bytearray()
+    too_large = False
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > limit:
-        raise ApiError(413, "INVALID_REQUEST", "PAYLOAD_TOO_LARGE", f"Body exceeds {limit} bytes")
-    raw = bytearray()
+        too_large = True
+        if int(length) > _DRAIN_FACTOR * limit:  # not worth reading: reply and close
+            raise _too_large(limit)
     async for chunk in request.stream():
+        # keep reading an oversized body (up to a bound) so the client sees the 413
+        # instead of a reset connection while it is still sending
+        if too_large or len(raw) + len(chunk) > limit:
+            too_large = True
+            raw.clear()
+            continue
         raw += chunk
-        if len(raw) > limit:
-            raise ApiError(
-                413, "INVALID_REQUEST", "PAYLOAD_TOO_LARGE", f"Body exceeds {limit} bytes"
-            )
+    if too_large:
+        raise _too_large(limit)
     if not raw and allow_empty:
         return {}
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -139,6 +147,10 @@ async def _json_body(request: Request, allow_empty: bool) -> Any:
     if not all(_finite(v) for v in _numbers(body)):
         raise bad_request("MALFORMED_JSON", "Numbers in the body must be finite")
     return body
+
+
+def _too_large(limit: int) -> ApiError:
+    return ApiError(413, "INVALID_REQUEST", "PAYLOAD_TOO_LARGE", f"Body exceeds {limit} bytes")
 
 
 def _numbers(value: Any) -> Iterator[float]:

@@ -306,8 +306,10 @@ class Engine:
                 await wakeup.wait()
                 continue
             wait = self._platform.take(conn_id, time.monotonic())
-            if wait > 0:
-                await asyncio.sleep(wait)
+            if wait > 0:  # sleep until a slot frees up or the settings change
+                wakeup.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wakeup.wait(), wait)
                 continue
             job = self.store.get_job(queue.popleft())
             if job is None or job.status != "prequeued":
