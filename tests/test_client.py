@@ -61,13 +61,13 @@ class Recorder:
 
 def _client(rec: Recorder, sleeps: list[float] | None = None, **kw: object) -> rutter_nb.Client:
     log = sleeps if sleeps is not None else []
+    kw.setdefault("poll", FAST_POLL)
     return rutter_nb.Client(
         BASE,
         client_id="cid",
         client_secret=SECRET,
         access_token=TOKEN,
         transport=httpx.MockTransport(rec),
-        poll=FAST_POLL,
         sleep=log.append,
         **kw,  # type: ignore[arg-type]
     )
@@ -305,3 +305,21 @@ def test_async_client_send_wait_async_and_sync_wait() -> None:
     assert first.succeeded and first.attempts == 2 and len(sleeps) == 1
     assert second.succeeded and second.polls == 1
     assert len(rec.requests) == 6
+
+
+def test_poll_honours_retry_after_seconds_and_http_date(monkeypatch: pytest.MonkeyPatch) -> None:
+    slept: list[float] = []
+    monkeypatch.setattr("rutter_nb.jobs.time.sleep", slept.append)
+    pending = dict(JOB_OK, status="pending", response=None)
+    later = format_datetime(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=40), usegmt=True)
+    rec = Recorder(
+        _ok(ACCEPTED),
+        _ok(pending, **{"Retry-After": "3"}),
+        _ok(pending, **{"Retry-After": later}),
+        _ok(pending),
+        _ok(JOB_OK),
+    )
+    poll = PollPolicy(initial=0.5, factor=1.0, jitter=0.0, max_retry_after=30.0, timeout=None)
+    job = _client(rec, poll=poll).send(INVOICE, "async").wait()
+    assert job.succeeded and job.polls == 4
+    assert slept == [3.0, 30.0, 0.5]  # Retry-After wins (capped), else the schedule
