@@ -68,6 +68,15 @@ class Settings:
     ) -> Settings:
         """Fill missing arguments from ``RUTTER_*`` variables and check them all."""
         environ = os.environ if environ is None else environ
+        for name, value in (
+            ("base_url", base_url),
+            ("client_id", client_id),
+            ("client_secret", client_secret),
+            ("access_token", access_token),
+            ("version", version),
+        ):
+            if value is not None and not isinstance(value, str):
+                raise ConfigurationError(f"{name} must be a string, got {type(value).__name__}")
         if env is not None:
             if env not in ENVIRONMENTS:
                 raise ConfigurationError(f"env must be one of {sorted(ENVIRONMENTS)}, got {env!r}")

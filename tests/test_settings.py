@@ -46,6 +46,8 @@ def test_env_selects_rutter_hosts_and_defaults() -> None:
         ({"version": "2020-01-01"}, "unknown API version"),
         ({"timeout": 0}, "timeout"),
         ({"max_retries": -1}, "max_retries"),
+        ({"base_url": 8080}, "base_url must be a string"),
+        ({"client_id": 5}, "client_id must be a string"),
     ],
 )
 def test_bad_settings_raise_configuration_error(kwargs: dict[str, object], match: str) -> None:
