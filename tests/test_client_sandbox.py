@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -290,3 +291,23 @@ def test_to_dict_is_json_and_holds_the_job(sandbox: Sandbox) -> None:
     assert d["id"] == job.id and d["status"] == "success"
     assert d["request"]["method"] == "POST" and d["request"]["url"].endswith("access_token=***")
     assert d["response"]["http_status"] == 200 and d["client"]["polls"] == job.polls
+
+
+def test_to_dict_matches_rutters_asynchronous_job_schema(sandbox: Sandbox) -> None:
+    import jsonschema
+
+    path = Path(__file__).parent / "sandbox" / "data" / "rutter-2023-03-14-schemas.json"
+    schema = json.loads(path.read_text())["components"]["schemas"]["AsynchronousJob"]
+    with _client(sandbox) as client:
+        jobs = [
+            client.send(rutter_nb.item(name="Cup"), "async").wait(),
+            client.send(rutter_nb.item(name="Mug"), "prefer_sync"),
+            client.send(_invoice(MISSING), "async", idempotency_key="schema-key").wait(),
+        ]
+    for job in jobs:
+        d = job.to_dict()
+        d.pop("client")
+        jsonschema.validate(d, schema)
+        broken = {**d, "request": {**d["request"], "idempotency_key": None}}
+        with pytest.raises(jsonschema.ValidationError):  # the schema does bite
+            jsonschema.validate(broken, schema)
