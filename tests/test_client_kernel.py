@@ -155,6 +155,7 @@ SCRIPT_WAIT = """
 import rutter_nb
 client = rutter_nb.Client()
 job = client.send(rutter_nb.customer(customer_name="Script"), "async")
+job.on_change(lambda j: 1 / 0)  # logged at ERROR by rutter_nb: must still print nothing
 print(job.wait(timeout=60).status, job.polls > 0, flush=True)
 """
 
