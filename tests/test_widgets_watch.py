@@ -122,5 +122,8 @@ def test_job_mimebundle_outside_a_kernel_is_static_and_redacted() -> None:
 def test_bad_arguments_get_clear_errors() -> None:
     with pytest.raises(TypeError, match="watch_job needs a rutter_nb Job"):
         watch_job(object())
+    board = BatchBoard([])
     with pytest.raises(ValueError, match="poll_rate"):
-        BatchBoard([]).watch(poll_rate=0)
+        board.watch(poll_rate=0)
+    board.stop()
+    assert board.finished

@@ -21,6 +21,7 @@ __all__ = [
     "badge",
     "board_html",
     "board_summary_html",
+    "board_table_html",
     "board_text",
     "body_html",
     "format_seconds",
