@@ -235,3 +235,15 @@ def test_board_moves_then_shows_final_counts_in_jupyterlab(
     assert final["rows"] > 0
     assert final_shot.stat().st_size > 10_000
     assert opened_status in ("success", "failure")
+
+
+def test_a_missing_chromium_fails_when_ci_requires_the_browser(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.setenv("RUTTER_NB_REQUIRE_BROWSER", "1")
+    with pytest.raises(pytest.fail.Exception, match="forbids skipping"):
+        chromium_path()
+    monkeypatch.delenv("RUTTER_NB_REQUIRE_BROWSER")
+    with pytest.raises(pytest.skip.Exception):
+        chromium_path()
