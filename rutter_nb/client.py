@@ -90,6 +90,13 @@ class _Base:
     def poll_policy(self) -> PollPolicy:
         return self._poll
 
+    @property
+    def sandbox(self) -> Sandbox | None:
+        """The embedded sandbox this client talks to (to configure faults, read stats), or
+        None for the real API: notebooks use it to run unchanged either way."""
+        embedded = _sandbox
+        return embedded if embedded is not None and embedded.base_url == self.base_url else None
+
     def __repr__(self) -> str:
         s = self.settings
         token = "set" if s.access_token else "none"

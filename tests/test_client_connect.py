@@ -32,6 +32,8 @@ def test_connect_without_credentials_starts_one_sandbox(
     assert len(lines) == 2 and "embedded sandbox" in lines[0]
     assert first.base_url == second.base_url and first.base_url.startswith("http://127.0.0.1:")
     assert first.base_url.endswith("/versioned")
+    assert first.sandbox is not None and first.sandbox is second.sandbox
+    assert first.sandbox.base_url == first.base_url
     job = first.send(rutter_nb.customer(customer_name="Ada"), "async").wait(timeout=60)
     assert job.succeeded and job.result["customer"]["customer_name"] == "Ada"
     first.close()
@@ -46,6 +48,7 @@ def test_connect_with_credentials_targets_the_real_api(
     client = rutter_nb.connect(env="sandbox")
     assert client.base_url == "https://sandbox.rutterapi.com/versioned"
     assert rutter_nb.connect().base_url == "https://production.rutterapi.com/versioned"
+    assert client.sandbox is None
     assert capsys.readouterr().out == ""
 
 
