@@ -32,6 +32,19 @@ from rutter_nb.errors import (
     UnknownJobStatus,
     ValidationError,
 )
+from rutter_nb.frames import (
+    errors_frame,
+    jobs_frame,
+    latency_percentiles,
+    plot_latency,
+    plot_timeline,
+    read_parquet,
+    records_frame,
+    status_counts,
+    throughput,
+    to_frames,
+    to_parquet,
+)
 from rutter_nb.jobs import Job
 from rutter_nb.polling import PollPolicy
 from rutter_nb.requests import ApiRequest, request
@@ -67,12 +80,23 @@ __all__ = [
     "connect",
     "customer",
     "errors",
+    "errors_frame",
     "invoice",
     "invoice_payment",
     "item",
+    "jobs_frame",
     "journal_entry",
+    "latency_percentiles",
+    "plot_latency",
+    "plot_timeline",
     "product",
+    "read_parquet",
+    "records_frame",
     "request",
+    "status_counts",
+    "throughput",
+    "to_frames",
+    "to_parquet",
     "vendor",
     "webhooks",
 ]

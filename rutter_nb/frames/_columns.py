@@ -1,0 +1,182 @@
+"""Turn one column of raw JSON values into a typed pandas array, once per column.
+
+Each kind has one dtype whatever the values are, and a value that does not fit its kind
+becomes the kind's missing value instead of raising:
+
+========== ============================== =====================================
+kind       dtype                          missing value / what becomes missing
+========== ============================== =====================================
+str        ``str`` (pandas 3) / ``string`` NaN (pandas 3) or NA; dicts and lists
+money      ``float64`` (``money="str"``:   NaN; text that is not a number
+           the str kind)
+number     ``float64``                    NaN; text that is not a number
+int        ``Int64``                      NA; non-integral numbers, text
+bool       ``boolean``                    NA; anything but true/false
+datetime   ``datetime64[us, UTC]``        NaT; unparsable text, numbers
+status     ``category`` (fixed order)     NaN; unknown statuses are kept and
+                                          appended to the categories
+list       ``object`` (the list itself)   None; anything that is not a list
+object     ``object`` (the value itself)  None
+========== ============================== =====================================
+
+Naive timestamps are taken to be UTC.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from rutter_nb.frames._schema import KNOWN_STATUSES, Kind
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["all_missing", "string_dtype", "to_array"]
+
+
+def string_dtype() -> pd.StringDtype:
+    """pandas 3's default ``str`` dtype, or the nullable ``string`` dtype on pandas 2."""
+    import pandas as pd
+
+    if int(pd.__version__.split(".", 1)[0]) >= 3:
+        return pd.StringDtype(na_value=np.nan)
+    return pd.StringDtype()
+
+
+def _object_array(values: Sequence[Any]) -> np.ndarray[Any, np.dtype[np.object_]]:
+    # np.array() would turn equal-length lists into a 2-D array; fromiter never does.
+    return np.fromiter(values, dtype=object, count=len(values))
+
+
+def _to_str(values: Sequence[Any]) -> Any:
+    import pandas as pd
+
+    dtype = string_dtype()
+    if _arrow_strings(dtype):
+        import pyarrow as pa
+
+        try:  # C speed when every value is text or None, the usual case
+            return pd.array(pa.array(values, type=pa.string()), dtype=dtype)
+        except (pa.ArrowException, TypeError, ValueError):
+            pass
+    if not all(type(v) is str or v is None for v in values):
+        values = [
+            v
+            if type(v) is str
+            else (str(v) if isinstance(v, int | float) and not isinstance(v, bool) else None)
+            for v in values
+        ]
+    return pd.array(_object_array(values), dtype=dtype)
+
+
+def _arrow_strings(dtype: pd.StringDtype) -> bool:
+    return dtype.storage == "pyarrow"
+
+
+def _to_float(values: Sequence[Any]) -> Any:
+    import pandas as pd
+
+    try:
+        if not any(type(v) is bool for v in values):  # numpy would read True as 1.0
+            return np.array(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        pass
+    cleaned = [
+        v if isinstance(v, str | int | float) and not isinstance(v, bool) else None for v in values
+    ]
+    series = pd.Series(_object_array(cleaned), dtype=object)
+    return pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64)
+
+
+def _to_int(values: Sequence[Any]) -> Any:
+    import pandas as pd
+
+    try:
+        if all(type(v) is int or v is None for v in values):
+            return pd.array(values, dtype="Int64")
+    except (TypeError, ValueError, OverflowError):
+        pass
+    cleaned: list[int | None] = []
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            cleaned.append(None)
+        elif isinstance(v, float):
+            cleaned.append(int(v) if v.is_integer() and abs(v) < 2**63 else None)
+        else:
+            cleaned.append(v if -(2**63) <= v < 2**63 else None)
+    return pd.array(cleaned, dtype="Int64")
+
+
+def _to_bool(values: Sequence[Any]) -> Any:
+    import pandas as pd
+
+    cleaned = [v if type(v) is bool else None for v in values]
+    return pd.array(cleaned, dtype="boolean")
+
+
+def _to_datetime(values: Sequence[Any]) -> Any:
+    import pandas as pd
+
+    cleaned: Any = [v if type(v) is str or isinstance(v, datetime) else None for v in values]
+    parsed = pd.to_datetime(cleaned, utc=True, format="ISO8601", errors="coerce")
+    return parsed.as_unit("us").array
+
+
+def _to_status(values: Sequence[Any]) -> Any:
+    import pandas as pd
+
+    cleaned = [v if type(v) is str else None for v in values]
+    extra = sorted({v for v in cleaned if v is not None} - set(KNOWN_STATUSES))
+    return pd.Categorical(cleaned, categories=[*KNOWN_STATUSES, *extra])
+
+
+def _to_list(values: Sequence[Any]) -> Any:
+    return _object_array([v if type(v) is list else None for v in values])
+
+
+def to_array(values: Sequence[Any], kind: Kind, *, money: str = "float") -> Any:
+    """A pandas-ready array of ``kind``'s dtype holding ``values`` (None for missing)."""
+    if kind == "money":
+        kind = "number" if money == "float" else "str"
+    if kind == "str":
+        return _to_str(values)
+    if kind == "number":
+        return _to_float(values)
+    if kind == "int":
+        return _to_int(values)
+    if kind == "bool":
+        return _to_bool(values)
+    if kind == "datetime":
+        return _to_datetime(values)
+    if kind == "status":
+        return _to_status(values)
+    if kind == "list":
+        return _to_list(values)
+    return _object_array(values)
+
+
+def all_missing(n: int, kind: Kind, *, money: str = "float") -> Any:
+    """An array of ``n`` missing values of ``kind``'s dtype, without a per-row loop."""
+    import pandas as pd
+
+    if kind == "money":
+        kind = "number" if money == "float" else "str"
+    if kind == "number":
+        return np.full(n, np.nan)
+    if kind == "str":
+        return pd.array(np.full(n, None, dtype=object), dtype=string_dtype())
+    if kind == "int":
+        return pd.array(np.full(n, None, dtype=object), dtype="Int64")
+    if kind == "bool":
+        return pd.array(np.full(n, None, dtype=object), dtype="boolean")
+    if kind == "datetime":
+        return pd.array(np.full(n, np.datetime64("NaT", "us")), dtype="datetime64[us]").tz_localize(
+            "UTC"
+        )
+    if kind == "status":
+        return pd.Categorical(np.full(n, None, dtype=object), categories=list(KNOWN_STATUSES))
+    return np.full(n, None, dtype=object)

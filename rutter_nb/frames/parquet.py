@@ -1,0 +1,70 @@
+"""Save frames to Parquet and read them back with the same dtypes and the same cells.
+
+pyarrow (extra ``parquet``) keeps pandas dtypes (categories, nullable ints, tz-aware
+timestamps, ``str``) through its pandas metadata. What it cannot keep is a cell holding a
+Python list or dict (nested lists of line items, say): Arrow would turn them into structs
+and back into arrays of dicts with missing keys filled in. So object columns are stored as
+JSON text and listed in the file's metadata, and :func:`read_parquet` decodes them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import TYPE_CHECKING, Any
+
+from rutter_nb.frames._extras import MissingExtraError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["read_parquet", "to_parquet"]
+
+_META_KEY = b"rutter_nb.frames"
+
+
+def _pyarrow() -> tuple[Any, Any]:
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError as exc:
+        raise MissingExtraError("Parquet needs pyarrow: pip install 'rutter_nb[parquet]'") from exc
+    return pa, pq
+
+
+def _encode(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, default=str, separators=(",", ":"))
+
+
+def to_parquet(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
+    """Write a frame (from this module) to ``path``; object cells are kept as JSON.
+
+    >>> to_parquet(jobs_frame(batch), "jobs.parquet")  # doctest: +SKIP
+    """
+    import pandas as pd
+
+    pa, pq = _pyarrow()
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"to_parquet needs a pandas DataFrame, not {type(frame).__name__}")
+    json_columns = [str(c) for c in frame.columns if frame[c].dtype == object]
+    encoded = frame.copy(deep=False)
+    for name in json_columns:
+        encoded[name] = pd.array([_encode(v) for v in frame[name]], dtype=object)
+    table = pa.Table.from_pandas(encoded, preserve_index=False)
+    meta = dict(table.schema.metadata or {})
+    meta[_META_KEY] = json.dumps({"json_columns": json_columns}).encode()
+    pq.write_table(table.replace_schema_metadata(meta), os.fspath(path))
+
+
+def read_parquet(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read a file written by :func:`to_parquet`, restoring dtypes and object cells."""
+    import numpy as np
+
+    _pa, pq = _pyarrow()
+    table = pq.read_table(os.fspath(path))
+    meta = json.loads((table.schema.metadata or {}).get(_META_KEY, b"{}"))
+    frame: pd.DataFrame = table.to_pandas()
+    for name in meta.get("json_columns", []):
+        decoded = [None if v is None or v != v else json.loads(v) for v in frame[name]]
+        frame[name] = np.fromiter(decoded, dtype=object, count=len(decoded))
+    return frame
