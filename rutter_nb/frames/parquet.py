@@ -1,7 +1,8 @@
 """Save frames to Parquet and read them back with the same dtypes and the same cells.
 
-pyarrow (extra ``parquet``) keeps pandas dtypes (categories, nullable ints, tz-aware
-timestamps, ``str``) through its pandas metadata. What it cannot keep is a cell holding a
+pyarrow (extra ``parquet``) keeps pandas dtypes (nullable ints, tz-aware timestamps,
+``str``) through its pandas metadata, and categories unless the column is empty (so they
+are stored here too). What it cannot keep is a cell holding a
 Python list or dict (nested lists of line items, say): Arrow would turn them into structs
 and back into arrays of dicts with missing keys filled in. So object columns are stored as
 JSON text and listed in the file's metadata, and :func:`read_parquet` decodes them.
@@ -52,13 +53,20 @@ def to_parquet(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
         encoded[name] = pd.array([_encode(v) for v in frame[name]], dtype=object)
     table = pa.Table.from_pandas(encoded, preserve_index=False)
     meta = dict(table.schema.metadata or {})
-    meta[_META_KEY] = json.dumps({"json_columns": json_columns}).encode()
+    categories = {
+        str(c): [str(v) for v in frame[c].cat.categories]
+        for c in frame.columns
+        if isinstance(frame[c].dtype, pd.CategoricalDtype)
+    }
+    # Arrow drops the categories of an empty or all-missing column: keep them ourselves.
+    meta[_META_KEY] = json.dumps({"json_columns": json_columns, "categories": categories}).encode()
     pq.write_table(table.replace_schema_metadata(meta), os.fspath(path))
 
 
 def read_parquet(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Read a file written by :func:`to_parquet`, restoring dtypes and object cells."""
     import numpy as np
+    import pandas as pd
 
     _pa, pq = _pyarrow()
     table = pq.read_table(os.fspath(path))
@@ -67,4 +75,6 @@ def read_parquet(path: str | os.PathLike[str]) -> pd.DataFrame:
     for name in meta.get("json_columns", []):
         decoded = [None if v is None or v != v else json.loads(v) for v in frame[name]]
         frame[name] = np.fromiter(decoded, dtype=object, count=len(decoded))
+    for name, categories in meta.get("categories", {}).items():
+        frame[name] = frame[name].astype(pd.CategoricalDtype(categories))
     return frame
