@@ -253,10 +253,10 @@ def _write(kind: entities.Kind, op: str) -> Handler:
         if key is not None:
             check_key(key)
         duration = _sandbox_duration(request)
-        fault = engine.pick_fault(request.headers.get("x-sandbox-fault"))
-        if fault:
-            engine.stats.faults[fault] += 1
+        forced = request.headers.get("x-sandbox-fault")
+        fault = engine.pick_fault(forced)
         if fault == "error_before_accept":
+            engine.stats.faults[fault] += 1
             raise ApiError(
                 500, "RUTTER_ERROR", "INTERNAL_ERROR", "Internal error; nothing was stored"
             )
@@ -274,6 +274,12 @@ def _write(kind: entities.Kind, op: str) -> Handler:
             duration=duration,
         )
         job, replayed = engine.submit(caller, sub)
+        if replayed and forced is not None:
+            # A forced after-accept fault hits only the first accepted attempt of a key, so
+            # that a client retrying with the same key recovers, as from a transient fault.
+            fault = None
+        if fault:
+            engine.stats.faults[fault] += 1
         if fault == "drop_connection":
             await _drop_connection(request)
             return Response(status_code=500)

@@ -29,6 +29,9 @@ from .webhooks import WebhookSender
 
 log = logging.getLogger("rutter_nb.sandbox")
 
+# [ours] keys are kept at least `idempotency_ttl` (24 h); expired ones are dropped hourly.
+_PRUNE_EVERY = 3600.0
+
 
 @dataclass(frozen=True)
 class Caller:
@@ -76,6 +79,7 @@ class Engine:
         self._store: Store | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self.connection: dict[str, str] = {}
+        self._pruned = 0.0
 
     # life cycle ----------------------------------------------------------------------
     @property
@@ -102,7 +106,8 @@ class Engine:
                 self._enqueue(job.connection_id, job.id)
         if resumed:
             log.info("resumed %d unfinished job(s)", len(resumed))
-        self.store.prune_keys(time.time() - self.config.idempotency_ttl)
+        self._pruned = time.time()
+        self.store.prune_keys(self._pruned - self.config.idempotency_ttl)
 
     def _ensure_main_connection(self) -> None:
         found = self.store.connection_by_token(token_hash(self.config.access_token))
@@ -214,6 +219,10 @@ class Engine:
         meets the platform's limit. Synchronous: nothing else runs on the loop meanwhile.
         """
         assert caller.connection is not None
+        now = time.time()
+        if now - self._pruned > _PRUNE_EVERY:
+            self._pruned = now
+            self.store.prune_keys(now - self.config.idempotency_ttl)
         scope = idempotency.scope(caller.client_id, caller.token_hash)
         fingerprint = ""
         if sub.idempotency_key is not None:
@@ -240,7 +249,7 @@ class Engine:
         with self.store.tx():
             self.store.insert_job(job)
             if sub.idempotency_key is not None:
-                self.store.put_key(scope, sub.idempotency_key, fingerprint, job.id, time.time())
+                self.store.put_key(scope, sub.idempotency_key, fingerprint, job.id, now)
         if job.status == "pending":
             self._schedule(job)
         else:

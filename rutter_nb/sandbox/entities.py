@@ -36,6 +36,9 @@ MONEY_KEYS = frozenset(
 )
 
 
+_SCHEMAS: dict[tuple[str, object], Schema] = {}
+
+
 @dataclass(frozen=True)
 class Ref:
     """A reference from a field (`path`, `[]` walks a list) to an entity of `target` type."""
@@ -60,7 +63,17 @@ class Kind:
     finish: Callable[[dict[str, Any]], None] | None = field(default=None, compare=False)
 
     def create_schema(self, version: str) -> Schema:
-        """The entity object's schema for a create in `version` (2023-03-14 asks more)."""
+        """The entity object's schema for a create in `version` (2023-03-14 asks more).
+
+        Cached per kind and version; callers must not mutate the result.
+        """
+        key = (self.path, version == "2023-03-14")
+        cached = _SCHEMAS.get(key)
+        if cached is None:
+            cached = _SCHEMAS[key] = self._create_schema(version)
+        return cached
+
+    def _create_schema(self, version: str) -> Schema:
         schema = copy.deepcopy(self.schema)
         if version == "2023-03-14":
             schema["required"] = list(schema.get("required", [])) + list(self.required_2023)
@@ -70,11 +83,15 @@ class Kind:
         return schema
 
     def update_schema(self) -> Schema:
-        """A PATCH may send any subset of fields, each with its create type."""
-        schema = copy.deepcopy(self.schema)
-        schema.pop("required", None)
-        schema["minProperties"] = 1
-        return schema
+        """A PATCH may send any subset of fields, each with its create type (cached)."""
+        key = (self.path, "update")
+        cached = _SCHEMAS.get(key)
+        if cached is None:
+            cached = copy.deepcopy(self.schema)
+            cached.pop("required", None)
+            cached["minProperties"] = 1
+            _SCHEMAS[key] = cached
+        return cached
 
 
 def _obj(required: list[str], **props: Any) -> Schema:

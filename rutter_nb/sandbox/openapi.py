@@ -81,6 +81,7 @@ def _ok(schema: dict[str, Any], text: str = "OK") -> dict[str, Any]:
 
 def _write_op(kind: entities.Kind, op: str, summary: str) -> dict[str, Any]:
     schema = kind.create_schema("2024-08-31") if op == "create" else kind.update_schema()
+    schema = copy.deepcopy(schema)
     props: dict[str, Any] = {"response_mode": {"type": "string", "enum": ["prefer_sync", "async"]}}
     required: list[str] = []
     if op != "delete":

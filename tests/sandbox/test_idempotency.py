@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -158,3 +160,24 @@ def test_same_key_while_the_first_still_runs_returns_the_same_job(sandbox: Sandb
         running = http.post(INVOICES, json=body, headers=headers).json()["async_response"]
     assert running["id"] == first["id"]
     assert running["status"] in ("prequeued", "pending")
+
+
+def test_expired_keys_are_forgotten(sandbox_factory: Any, tmp_path: Path) -> None:
+    db = str(tmp_path / "ttl.sqlite3")
+    body = {"customer": {"customer_name": "Kept"}}
+    headers = {"Idempotency-Key": "key-ttl"}
+    first = sandbox_factory(db=db, job_duration=(0, 0))
+    with client(first) as http:
+        job_id = http.post("/accounting/customers", json=body, headers=headers).headers[
+            "X-Rutter-Job-ID"
+        ]
+    first.stop()
+    kept = sandbox_factory(db=db, job_duration=(0, 0))
+    with client(kept) as http:
+        replay = http.post("/accounting/customers", json=body, headers=headers)
+    assert replay.headers["X-Rutter-Job-ID"] == job_id
+    kept.stop()
+    expired = sandbox_factory(db=db, job_duration=(0, 0), idempotency_ttl=0)
+    with client(expired) as http:
+        fresh = http.post("/accounting/customers", json=body, headers=headers)
+    assert fresh.headers["X-Rutter-Job-ID"] != job_id and "Idempotent-Replayed" not in fresh.headers
