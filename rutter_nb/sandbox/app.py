@@ -503,7 +503,11 @@ def build_app(engine: Engine) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await engine.start()
+        try:
+            await engine.start()
+        except Exception as exc:  # kept for `Sandbox.start` to report plainly
+            engine.startup_error = exc
+            raise
         try:
             yield
         finally:

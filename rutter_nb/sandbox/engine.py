@@ -80,6 +80,7 @@ class Engine:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.connection: dict[str, str] = {}
         self._pruned = 0.0
+        self.startup_error: Exception | None = None
 
     # life cycle ----------------------------------------------------------------------
     @property

@@ -9,6 +9,7 @@ Example::
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import socket
@@ -79,9 +80,13 @@ class Sandbox:
                 backlog=2048,
             )
         )
-        thread = threading.Thread(
-            target=server.run, kwargs={"sockets": [sock]}, name="rutter-sandbox", daemon=True
-        )
+
+        def serve() -> None:
+            # uvicorn exits this way when startup fails; reported below
+            with contextlib.suppress(SystemExit):
+                server.run(sockets=[sock])
+
+        thread = threading.Thread(target=serve, name="rutter-sandbox", daemon=True)
         self._engine, self._server, self._thread = engine, server, thread
         thread.start()
         deadline = threading.Event()
@@ -92,7 +97,9 @@ class Sandbox:
         if not server.started:
             sock.close()
             self.stop()
-            raise SandboxError("the sandbox server did not start (see the log above)")
+            cause = engine.startup_error
+            detail = f"{type(cause).__name__}: {cause}" if cause else "see the log above"
+            raise SandboxError(f"the sandbox server did not start ({detail})")
         return self
 
     def stop(self) -> None:

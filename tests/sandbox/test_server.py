@@ -57,6 +57,12 @@ def test_port_in_use_is_a_clear_error(sandbox: Sandbox) -> None:
         Sandbox(port=sandbox.port, db=":memory:").start()
 
 
+def test_an_unusable_database_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "not-a-db.sqlite3").write_bytes(b"this is not SQLite" * 100)
+    with pytest.raises(SandboxError, match=r"did not start .*DatabaseError"):
+        Sandbox(db=str(tmp_path / "not-a-db.sqlite3")).start()
+
+
 def test_runtime_control_needs_a_running_sandbox() -> None:
     with pytest.raises(SandboxError, match="not running"):
         Sandbox(db=":memory:").stats()
