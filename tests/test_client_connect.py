@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 
 import pytest
@@ -50,29 +47,3 @@ def test_connect_with_credentials_targets_the_real_api(
     assert rutter_nb.connect().base_url == "https://production.rutterapi.com/versioned"
     assert client.sandbox is None
     assert capsys.readouterr().out == ""
-
-
-README_EXAMPLE = """\
-import rutter_nb
-client = rutter_nb.connect()  # no credentials: starts the embedded sandbox
-req = rutter_nb.customer(customer_name="Ada Lovelace", email="ada@example.com")
-job = client.send(req, response_mode="async")
-print(job.wait(timeout=60).status, job.result["customer"]["customer_name"])
-"""
-
-
-def test_readme_example_runs_as_written() -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RUTTER_")}
-    done = subprocess.run(
-        [sys.executable, "-c", README_EXAMPLE],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    first, second = done.stdout.strip().splitlines()
-    assert first.startswith("rutter_nb: no Rutter credentials found")
-    assert second == "success Ada Lovelace"
-    assert done.stderr == ""
-    assert len(README_EXAMPLE.strip().splitlines()) == 5
