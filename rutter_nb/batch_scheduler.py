@@ -115,11 +115,17 @@ class AdaptiveDelay:
             self.value = max(self.value, age) * math.exp(self.step * self.quantile)
         self.value = min(self.high, max(self.low, self.value))
 
-    def follow_up(self, polls_done: int, *, rand: Callable[[], float] = random.random) -> float:
-        """Seconds before a later poll: a fraction of the first delay, growing 1.5x per
-        poll, capped at 5 s, with ±20 % jitter so jobs do not bunch up."""
-        base = min(5.0, max(0.25, self.value * 0.3 * 1.5 ** max(0, polls_done - 1)))
-        return base * (0.8 + 0.4 * rand())
+    def follow_up(
+        self, age: float, polls_done: int, *, rand: Callable[[], float] = random.random
+    ) -> float:
+        """Seconds before a later poll of a job still running ``age`` seconds after
+        acceptance: until the learnt delay if it is not reached yet, else backing off from a
+        fraction of it (1.5x per poll, at most 5 s); ±20 % jitter spreads jobs out."""
+        if age < self.value:
+            base = self.value - age + 0.1 * self.value
+        else:
+            base = self.value * 0.3 * 1.5 ** max(0, polls_done - 1)
+        return min(5.0, max(0.25, base)) * (0.8 + 0.4 * rand())
 
 
 class ThrottledTransport(httpx.AsyncBaseTransport):
@@ -353,7 +359,7 @@ class Scheduler:
                 state = await self.client.afetch_job(job.id)
             except _TRANSIENT as exc:
                 if item.state == "accepted":
-                    backoff = self.delay.follow_up(item.polls + 1)
+                    backoff = self.delay.follow_up(age, item.polls + 1)
                     self._schedule(item, exc.retry_after or backoff)
                 return
             except RutterError as exc:  # unknown job, bad credentials...: stop following
@@ -379,7 +385,8 @@ class Scheduler:
                     ),
                 )
             else:
-                self._schedule(item, state.retry_after or self.delay.follow_up(item.polls))
+                wait = state.retry_after or self.delay.follow_up(age, item.polls)
+                self._schedule(item, wait)
         finally:
             self._poll_slots.release()
 

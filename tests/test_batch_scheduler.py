@@ -82,9 +82,12 @@ def test_delay_stays_within_bounds() -> None:
     assert delay.value == pytest.approx(0.1)
 
 
-def test_follow_up_polls_back_off_and_are_capped() -> None:
+def test_follow_up_waits_for_the_learnt_delay_then_backs_off() -> None:
     delay = AdaptiveDelay(2.0)
-    waits = [delay.follow_up(n, rand=lambda: 0.5) for n in range(1, 12)]
+    # found running early (a burst polled before anything was learnt): wait until ~2.2 s
+    assert delay.follow_up(0.5, 1, rand=lambda: 0.5) == pytest.approx(1.7)
+    # found running past the learnt delay: back off from a fraction of it, capped at 5 s
+    waits = [delay.follow_up(3.0, n, rand=lambda: 0.5) for n in range(1, 12)]
     assert waits == sorted(waits)
     assert waits[0] == pytest.approx(0.6)
     assert waits[-1] == pytest.approx(5.0)
