@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import _thread
 import asyncio
 import json
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -195,3 +197,38 @@ def test_no_secret_in_repr_or_journal(sandbox: Sandbox, tmp_path: Path) -> None:
         assert secret not in text
         assert secret not in shown
     assert all(json.loads(line) for line in text.splitlines())
+
+
+def test_faults_after_acceptance_never_duplicate(sandbox_factory: SandboxFactory) -> None:
+    """5xx after acceptance and dropped connections: retried with the same key, so the
+    sandbox replays instead of creating a second invoice."""
+    sb = sandbox_factory(
+        job_duration=(0.05, 0.1),
+        faults={"error_after_accept": 0.2, "drop_connection": 0.1, "error_before_accept": 0.1},
+        seed=5,
+    )
+    reqs = invoices(customer_id(sb), 40, "FAULT")
+    with client_for(sb) as client:
+        batch = client.send_many(reqs, "async").wait(timeout=180)
+    assert sum(sb.stats()["faults"].values()) > 0
+    assert [r for r in batch.rejected if r.final] == []
+    accepted = {job.id for job in batch.jobs}
+    assert len(accepted) == len(batch.jobs) == 40 - len(batch.rejected)
+    numbers = document_numbers(sb, "FAULT")
+    assert set(numbers.values()) == {1}  # never twice
+    assert len(numbers) == 40 - len(batch.rejected)
+
+
+def test_ctrl_c_stops_waiting_but_not_the_batch(sandbox: Sandbox) -> None:
+    reqs = [
+        r.with_headers(X_Sandbox_Job_Duration="1.0")
+        for r in invoices(customer_id(sandbox), 3, "INTR")
+    ]
+    with client_for(sandbox) as client:
+        batch = client.send_many(reqs, "async")
+        threading.Timer(0.3, _thread.interrupt_main).start()
+        with pytest.raises(KeyboardInterrupt):
+            batch.wait(timeout=60)
+        assert not batch.finished
+        batch.wait(timeout=60)
+    assert [job.status for job in batch.jobs] == ["success"] * 3
