@@ -80,6 +80,9 @@ def _arrow_strings(dtype: pd.StringDtype) -> bool:
 def _to_float(values: Sequence[Any]) -> Any:
     import pandas as pd
 
+    parsed_by_arrow = _arrow_cast(values, "float")
+    if parsed_by_arrow is not None:  # decimal strings (2023-03-14 money)
+        return parsed_by_arrow.to_numpy(zero_copy_only=False)
     try:
         if not any(type(v) is bool for v in values):  # numpy would read True as 1.0
             return np.array(values, dtype=np.float64)
@@ -118,9 +121,27 @@ def _to_bool(values: Sequence[Any]) -> Any:
     return pd.array(cleaned, dtype="boolean")
 
 
+def _arrow_cast(values: Sequence[Any], target: str) -> Any:
+    """Parse a column of text with Arrow (C speed), or None if pyarrow is missing or any
+    value is not text or does not parse: the caller then takes the slower, lenient path."""
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+    except ImportError:
+        return None
+    to = pa.timestamp("us", tz="UTC") if target == "timestamp" else pa.float64()
+    try:
+        return pc.cast(pa.array(values, type=pa.string()), to)
+    except (pa.ArrowException, TypeError, ValueError):
+        return None
+
+
 def _to_datetime(values: Sequence[Any]) -> Any:
     import pandas as pd
 
+    parsed_by_arrow = _arrow_cast(values, "timestamp")
+    if parsed_by_arrow is not None:  # ISO 8601 with a zone, as Rutter and Job.to_dict send
+        return pd.Series(parsed_by_arrow.to_pandas()).dt.as_unit("us").array
     cleaned: Any = [v if type(v) is str or isinstance(v, datetime) else None for v in values]
     parsed = pd.to_datetime(cleaned, utc=True, format="ISO8601", errors="coerce")
     return parsed.as_unit("us").array
@@ -160,7 +181,11 @@ def to_array(values: Sequence[Any], kind: Kind, *, money: str = "float") -> Any:
 
 
 def all_missing(n: int, kind: Kind, *, money: str = "float") -> Any:
-    """An array of ``n`` missing values of ``kind``'s dtype, without a per-row loop."""
+    """An array of ``n`` missing values of ``kind``'s dtype, without a per-row loop.
+
+    Wide frames are mostly such columns (every declared field of every entity), so they
+    are built from masks, never from ``n`` Python objects.
+    """
     import pandas as pd
 
     if kind == "money":
@@ -168,15 +193,18 @@ def all_missing(n: int, kind: Kind, *, money: str = "float") -> Any:
     if kind == "number":
         return np.full(n, np.nan)
     if kind == "str":
-        return pd.array(np.full(n, None, dtype=object), dtype=string_dtype())
+        dtype = string_dtype()
+        if _arrow_strings(dtype):
+            import pyarrow as pa
+
+            return pd.array(pa.nulls(n, pa.string()), dtype=dtype)
+        return pd.array(np.full(n, None, dtype=object), dtype=dtype)
     if kind == "int":
-        return pd.array(np.full(n, None, dtype=object), dtype="Int64")
+        return pd.arrays.IntegerArray(np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool))
     if kind == "bool":
-        return pd.array(np.full(n, None, dtype=object), dtype="boolean")
+        return pd.arrays.BooleanArray(np.zeros(n, dtype=bool), np.ones(n, dtype=bool))
     if kind == "datetime":
-        return pd.array(np.full(n, np.datetime64("NaT", "us")), dtype="datetime64[us]").tz_localize(
-            "UTC"
-        )
+        return pd.DatetimeIndex(np.full(n, np.datetime64("NaT", "us"))).tz_localize("UTC").array
     if kind == "status":
-        return pd.Categorical(np.full(n, None, dtype=object), categories=list(KNOWN_STATUSES))
+        return pd.Categorical.from_codes(np.full(n, -1), categories=list(KNOWN_STATUSES))
     return np.full(n, None, dtype=object)
