@@ -206,5 +206,6 @@ def all_missing(n: int, kind: Kind, *, money: str = "float") -> Any:
     if kind == "datetime":
         return pd.DatetimeIndex(np.full(n, np.datetime64("NaT", "us"))).tz_localize("UTC").array
     if kind == "status":
-        return pd.Categorical.from_codes(np.full(n, -1), categories=list(KNOWN_STATUSES))
+        codes = np.full(n, -1, dtype=np.int64)
+        return pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(list(KNOWN_STATUSES)))
     return np.full(n, None, dtype=object)
