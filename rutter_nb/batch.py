@@ -185,7 +185,8 @@ class _Engine:
         from rutter_nb.client import AsyncClient
 
         bucket = TokenBucket(rate_limit)
-        transport = ThrottledTransport(_async_transport(client, concurrency), bucket)
+        inner, owned = _async_transport(client, concurrency)
+        transport = ThrottledTransport(inner, bucket, close_inner=owned)
         s = client.settings
         batch_client = AsyncClient(
             s.base_url,
@@ -500,16 +501,23 @@ def _parse_time(value: Any) -> dt.datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
-def _async_transport(client: Client | AsyncClient, concurrency: int) -> httpx.AsyncBaseTransport:
-    """The connection pool for the batch: the AsyncClient's own transport when it has one
-    (tests), else a pool sized for the submits plus the polls in flight."""
+def _async_transport(
+    client: Client | AsyncClient, concurrency: int
+) -> tuple[httpx.AsyncBaseTransport, bool]:
+    """The batch's connection pool and whether the batch owns it.
+
+    A real pool is bound to the event loop that uses it, so the batch always makes its own
+    (sized for the submits plus the polls in flight); only a stateless test double given
+    to an AsyncClient (``httpx.MockTransport``) is borrowed, and never closed.
+    """
     custom = getattr(client, "_transport", None)
-    if isinstance(custom, httpx.AsyncBaseTransport):
-        return custom
+    if isinstance(custom, httpx.MockTransport):
+        return custom, False
     size = concurrency + 40
-    return httpx.AsyncHTTPTransport(
+    pool = httpx.AsyncHTTPTransport(
         limits=httpx.Limits(max_connections=size, max_keepalive_connections=size)
     )
+    return pool, True
 
 
 def _check_options(

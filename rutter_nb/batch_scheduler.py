@@ -131,9 +131,12 @@ class AdaptiveDelay:
 class ThrottledTransport(httpx.AsyncBaseTransport):
     """Takes a token before every HTTP attempt and tells the bucket about 429s."""
 
-    def __init__(self, inner: httpx.AsyncBaseTransport, bucket: TokenBucket) -> None:
+    def __init__(
+        self, inner: httpx.AsyncBaseTransport, bucket: TokenBucket, *, close_inner: bool = True
+    ) -> None:
         self.inner = inner
         self.bucket = bucket
+        self.close_inner = close_inner
         self.requests = 0
         self.throttled = 0
 
@@ -147,7 +150,8 @@ class ThrottledTransport(httpx.AsyncBaseTransport):
         return response
 
     async def aclose(self) -> None:
-        await self.inner.aclose()
+        if self.close_inner:
+            await self.inner.aclose()
 
 
 class BatchItem:
