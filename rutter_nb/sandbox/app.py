@@ -310,7 +310,8 @@ def _cursor(request: Request) -> int:
     try:
         text = base64.urlsafe_b64decode(raw.encode() + b"==").decode()
         prefix, _, number = text.partition(":")
-        if prefix != "seq" or not number.isdigit():
+        # bounded: a forged cursor must not overflow SQLite's 64-bit integers (a 500)
+        if prefix != "seq" or not number.isdigit() or len(number) > 18:
             raise ValueError(raw)
         return int(number)
     except (ValueError, binascii.Error, UnicodeError):
@@ -321,7 +322,8 @@ def _cursor(request: Request) -> int:
 
 def _limit(request: Request) -> int:
     raw = request.query_params.get("limit", "50")
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    # ASCII and length first: int() of "²" or of thousands of digits raises (a 500)
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 6 or not 1 <= int(raw) <= MAX_LIMIT:
         raise bad_request("INVALID_LIMIT", f"limit must be an integer 1..{MAX_LIMIT}")
     return int(raw)
 

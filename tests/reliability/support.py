@@ -73,3 +73,15 @@ def all_jobs(stats: dict[str, object]) -> int:
     jobs = stats["jobs"]
     assert isinstance(jobs, dict)
     return sum(int(n) for n in jobs.values())
+
+
+ERROR_KEYS = {"error_type", "error_code", "error_message"}
+
+
+def is_error_triple(payload: object) -> bool:
+    """True when ``payload`` is exactly Rutter's error object (three strings)."""
+    return (
+        isinstance(payload, dict)
+        and set(payload) == ERROR_KEYS
+        and all(isinstance(v, str) and v for v in payload.values())
+    )
