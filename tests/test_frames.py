@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import subprocess
+import sys
 from types import SimpleNamespace
 from typing import Any
 
@@ -543,3 +545,10 @@ def test_to_frames_equals_the_three_functions() -> None:
     for path, frame in frames.records.items():
         pd.testing.assert_frame_equal(frame, records_frame(jobs, path))
     assert "request.invoice.line_items" in repr(frames)
+
+
+def test_import_rutter_nb_does_not_import_pandas() -> None:
+    code = "import sys, rutter_nb; print('pandas' in sys.modules, 'matplotlib' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+
+    assert out.stdout.split() == ["False", "False"]

@@ -48,6 +48,8 @@ def test_timeline_draws_one_bar_per_job_coloured_by_status() -> None:
     widths_days = [patch.get_width() for patch in ax.patches]
     durations = frame.sort_values("submitted_at")["duration_s"].tolist()
     assert [w * 86_400 for w in widths_days] == pytest.approx(durations, abs=1e-3)
+    labels = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert sorted(labels) == ["failure", "success"]
 
 
 def test_timeline_respects_its_limit_and_draws_into_a_given_axes() -> None:

@@ -79,6 +79,8 @@ def plot_timeline(jobs: Any, *, limit: int = 500, ax: Any = None) -> Any:
     >>> plot_timeline(batch)  # doctest: +SKIP
     """
     plt, mdates = _pyplot_and_dates()
+    from matplotlib.patches import Patch
+
     if limit <= 0:
         raise ValueError("limit must be positive")
     frame: pd.DataFrame = _jobs(jobs, ["status", "submitted_at", "completed_at"])
@@ -91,6 +93,9 @@ def plot_timeline(jobs: Any, *, limit: int = 500, ax: Any = None) -> Any:
         right = mdates.date2num(ends.dt.tz_convert(None).to_numpy())
         colors = [STATUS_COLORS.get(str(s), _OTHER) for s in started["status"]]
         ax.barh(range(len(started)), right - left, left=left, height=0.8, color=colors)
+        shown = dict.fromkeys(str(s) for s in started["status"])
+        handles = [Patch(color=STATUS_COLORS.get(s, _OTHER), label=s) for s in shown]
+        ax.legend(handles=handles, title="status")
         ax.xaxis_date()
         ax.invert_yaxis()
     ax.set_xlabel("time (UTC)")

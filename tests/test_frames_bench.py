@@ -1,0 +1,29 @@
+"""benchmarks/bench_frames.py runs end to end (tiny size) and prints its table."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_frames.py"
+
+
+def test_the_benchmark_prints_every_method_with_time_speed_up_and_memory() -> None:
+    out = subprocess.run(
+        [sys.executable, str(BENCH), "--jobs", "300"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=240,
+    ).stdout
+
+    rows = [line for line in out.splitlines() if line.startswith(("jobs frame:", "line items:"))]
+    assert len(rows) == 6
+    assert "300 x 51" in rows[0] and "1,500 x 26" in out
+    for row in rows:
+        time_s, speed_up, peak_mb = row.split()[-3:]
+        assert float(time_s) >= 0
+        assert speed_up.endswith("x") or speed_up == "-"
+        assert float(peak_mb) >= 0
+    assert "jobs frame vs json_normalize with the same dtypes" in out
