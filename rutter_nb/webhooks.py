@@ -118,7 +118,10 @@ class Receiver:
         self.accepted = 0
         self.duplicates = 0
         self.rejected = 0
-        self._server = ThreadingHTTPServer((host, port), _make_handler(self))
+        try:
+            self._server = ThreadingHTTPServer((host, port), _make_handler(self))
+        except OSError as exc:
+            raise WebhookError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever,

@@ -214,3 +214,9 @@ def test_stop_releases_port_and_is_idempotent() -> None:
     r.stop()
     with pytest.raises(httpx.TransportError):
         httpx.post(url, content=b"{}", timeout=2)
+
+
+def test_a_port_in_use_is_a_typed_error(receiver: Receiver) -> None:
+    port = int(receiver.url.split(":")[2].split("/")[0])
+    with pytest.raises(WebhookError, match="cannot listen"):
+        Receiver(SECRET, port=port)
