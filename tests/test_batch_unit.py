@@ -12,6 +12,8 @@ import httpx
 
 import rutter_nb
 from rutter_nb.batch import Batch
+from rutter_nb.batch_scheduler import BatchItem, Scheduler
+from rutter_nb.webhooks import Receiver
 
 BASE = "http://rutter.test/versioned"
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -116,3 +118,39 @@ def test_refusal_is_final_and_not_retried() -> None:
     assert calls == {"POST": 3}
     assert [type(r.error).__name__ for r in batch.rejected] == ["ValidationError"] * 3
     assert batch.total == 0 and batch.finished
+
+
+def test_jobs_whose_webhook_never_comes_are_polled_after_the_grace() -> None:
+    """A receiver nobody delivers to: after `webhook_grace` the scheduler polls instead."""
+    fake = FakeRutter([("success", {})])
+    items = [BatchItem(i, r.with_idempotency_key(f"k{i}")) for i, r in enumerate(_requests(3))]
+    accepted: list[BatchItem] = []
+
+    async def main() -> Scheduler:
+        async with rutter_nb.AsyncClient(
+            BASE,
+            client_id="id",
+            client_secret="unit-test-secret",
+            access_token="unit-test-token",
+            transport=httpx.MockTransport(fake),
+        ) as client:
+            with Receiver("unit-test-secret") as receiver:
+                scheduler = Scheduler(
+                    client,
+                    items,
+                    response_mode="async",
+                    concurrency=2,
+                    journal=None,
+                    receiver=receiver,
+                    on_accepted=accepted.append,
+                    on_rejected=accepted.append,
+                    webhook_grace=0.3,
+                )
+                await asyncio.wait_for(scheduler.run(), 30)
+                return scheduler
+
+    scheduler = asyncio.run(main())
+    assert [item.state for item in items] == ["done"] * 3
+    assert scheduler.counts == {"polls": 3, "webhooks": 0, "submit_retries": 0}
+    assert set(fake.gets.values()) == {1}
+    assert len(accepted) == 3
