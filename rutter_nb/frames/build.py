@@ -102,7 +102,7 @@ def _columns(
         for entity in entities:
             for leaf, kind in leaves(ENTITY_BODIES[entity][index]):
                 raw_name = f"{side}.body.{entity}.{leaf}"
-                out[f"{side}.{entity}.{leaf}"] = typed(raw[raw_name], n, kind, money)
+                out[f"{side}.{entity}.{leaf}"] = typed(raw.get(raw_name), n, kind, money)
     if extra == "keep":
         empty = [EMPTY] * n
         requests = objects.get("request.body", empty)
