@@ -8,9 +8,11 @@ embedded sandbox. Executed notebooks are written as HTML (widget state included)
 from __future__ import annotations
 
 import argparse
+import copy
 import datetime as dt
 import json
 import os
+import textwrap
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -66,8 +68,40 @@ def tell_one_job(client: rn.Client) -> rn.Job:
     return job
 
 
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def _summaries(nb: Any) -> list[str]:
+    """The plain-text results of the cells tagged ``summary``: what a reader should notice."""
+    texts = []
+    for cell in nb.cells:
+        if "summary" in cell.get("metadata", {}).get("tags", []):
+            for out in cell.get("outputs", []):
+                text = out.get("text") or out.get("data", {}).get("text/plain")
+                if text:
+                    texts.append(str(text).rstrip())
+    return texts
+
+
+def _static_views(nb: Any) -> Any:
+    """A copy whose widget outputs show their final HTML snapshot.
+
+    nbconvert's HTML draws a widget view with JavaScript fetched from a CDN, which an offline
+    reader (or this machine) cannot load; every rutter_nb view carries a ``text/html``
+    snapshot of its final state, so the HTML file shows that instead. The ``.ipynb`` written
+    beside it keeps the live widget state.
+    """
+    static = copy.deepcopy(nb)
+    for cell in static.cells:
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            if WIDGET_VIEW in data and "text/html" in data:
+                del data[WIDGET_VIEW]
+    return static
+
+
 def run_notebooks(names: Sequence[str], out_dir: Path) -> list[dict[str, Any]]:
-    """Execute notebooks with nbclient (widget state stored) and write them as HTML."""
+    """Execute notebooks with nbclient (widget state stored); write them as .ipynb and HTML."""
     import nbformat
     from nbclient import NotebookClient
     from nbconvert import HTMLExporter
@@ -78,23 +112,25 @@ def run_notebooks(names: Sequence[str], out_dir: Path) -> list[dict[str, Any]]:
     summaries = []
     for name in names:
         path = root / name
-        if not path.exists():
-            print(f"{name}: not in this checkout, skipped")
-            continue
         nb = nbformat.read(path, as_version=4)
         started = time.monotonic()
-        NotebookClient(
-            nb, timeout=300, store_widget_state=True, resources={"metadata": {"path": str(root)}}
-        ).execute()
+        runner = NotebookClient(
+            nb,
+            timeout=300,
+            store_widget_state=True,
+            resources={"metadata": {"path": str(root)}},
+        )
+        runner.execute()
         elapsed = time.monotonic() - started
-        html, _ = HTMLExporter().from_notebook_node(nb)
+        nbformat.write(nb, out_dir / name)
+        html, _ = HTMLExporter().from_notebook_node(_static_views(nb))
         target = out_dir / (path.stem + ".html")
         target.write_text(html, encoding="utf-8")
         cells = sum(1 for c in nb.cells if c.cell_type == "code")
-        summaries.append(
-            {"notebook": name, "cells": cells, "seconds": round(elapsed, 1), "html": str(target)}
-        )
-        print(f"{name}: {cells} code cells ran in {elapsed:.1f} s -> {target}")
+        summaries.append({"notebook": name, "cells": cells, "seconds": round(elapsed, 1)})
+        print(f"\n{name}: {cells} code cells ran in {elapsed:.1f} s -> {target}")
+        for text in _summaries(nb):
+            print(textwrap.indent(text, "    "))
     return summaries
 
 

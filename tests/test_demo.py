@@ -29,3 +29,23 @@ def test_demo_narrates_an_async_job_to_success() -> None:
 
     assert Sandbox().client_secret not in out
     assert Sandbox().access_token not in out
+
+
+def test_html_export_shows_the_final_snapshot_of_widget_outputs() -> None:
+    import nbformat
+
+    from rutter_nb.demo import WIDGET_VIEW, _static_views, _summaries
+
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("board", metadata={"tags": ["summary"]})
+    cell.outputs = [
+        nbformat.v4.new_output(
+            "display_data",
+            data={WIDGET_VIEW: {"model_id": "m"}, "text/html": "<b>30/30</b>", "text/plain": "30"},
+        )
+    ]
+    nb.cells.append(cell)
+    static = _static_views(nb)
+    assert WIDGET_VIEW not in static.cells[0].outputs[0].data
+    assert WIDGET_VIEW in nb.cells[0].outputs[0].data  # the executed notebook keeps live state
+    assert _summaries(nb) == ["30"]
