@@ -210,6 +210,7 @@ class Scheduler:
         self.submit_tries = submit_tries
         self._poll_slots = asyncio.Semaphore(poll_concurrency)
         self._queue: deque[BatchItem] = deque(i for i in items if i.state == "unsent")
+        self._open = sum(not i.settled for i in items)  # items still to settle: O(1) checks
         self._heap: list[tuple[float, int, BatchItem]] = []
         self._seq = itertools.count()
         self._by_job: dict[str, BatchItem] = {}
@@ -254,8 +255,17 @@ class Scheduler:
         self._complete.set()
 
     def _check_complete(self) -> None:
-        if not self._queue and all(item.settled for item in self.items):
+        if not self._queue and self._open == 0:
             self._complete.set()
+
+    def _settle(self, item: BatchItem, state: str) -> bool:
+        """Move an item to a final state once; False if it was already settled."""
+        if item.settled:
+            return False
+        item.state = state
+        item.due = math.inf
+        self._open -= 1
+        return True
 
     # -- submitting -------------------------------------------------------------------
 
@@ -284,8 +294,9 @@ class Scheduler:
             return
 
     def _settle_rejected(self, item: BatchItem, exc: RutterError, *, final: bool) -> None:
+        if not self._settle(item, "rejected" if final else "failed"):
+            return
         item.error = exc
-        item.state = "rejected" if final else "failed"
         if final and self.journal is not None:
             self.journal.record_rejected(item.index, exc.to_dict())
         self.on_rejected(item)
@@ -311,8 +322,8 @@ class Scheduler:
         self._follow(item, first_delay=grace)
 
     def _done(self, item: BatchItem) -> None:
-        item.state = "done"
-        item.due = math.inf
+        if not self._settle(item, "done"):
+            return
         if self.journal is not None and item.job is not None:
             self.journal.record_done(item.index, _journal_job(item.job))
         self._check_complete()
@@ -395,9 +406,9 @@ class Scheduler:
             self._poll_slots.release()
 
     def _lost(self, item: BatchItem, exc: RutterError) -> None:
-        item.state = "lost"
+        if not self._settle(item, "lost"):
+            return  # finished by a webhook while the failing poll was in flight
         item.error = exc
-        item.due = math.inf
         _log.info("stopped following job %s: %s", item.job.id if item.job else "?", exc)
         self._check_complete()
 
