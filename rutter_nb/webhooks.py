@@ -210,16 +210,18 @@ class Receiver:
             event = json.loads(body)
         except ValueError:
             return self._reject(400, "body is not JSON")
-        job = event.get("job") if isinstance(event, dict) else None
+        if not isinstance(event, dict):
+            return self._reject(400, "not an event object")
+        if event.get("type") != "JOB":
+            # A signed event of another kind: acknowledge it so Rutter stops retrying.
+            return 200, "ignored"
+        job = event.get("job")
         if (
             not isinstance(job, dict)
             or not isinstance(job.get("id"), str)
             or not isinstance(job.get("status"), str)
         ):
             return self._reject(400, "not a job event")
-        if event.get("type") != "JOB":
-            # A signed event of another kind: acknowledge it so Rutter stops retrying.
-            return 200, "ignored"
         with self._lock:
             previous = self._latest.get(job["id"])
             if previous is not None and _rank(job["status"]) <= _rank(previous["status"]):

@@ -220,3 +220,11 @@ def test_a_port_in_use_is_a_typed_error(receiver: Receiver) -> None:
     port = int(receiver.url.split(":")[2].split("/")[0])
     with pytest.raises(WebhookError, match="cannot listen"):
         Receiver(SECRET, port=port)
+
+
+def test_other_signed_events_are_acknowledged_but_not_passed_on(receiver: Receiver) -> None:
+    seen: list[dict[str, Any]] = []
+    receiver.on_job(seen.append)
+    body = json.dumps({"type": "CONNECTION", "code": "INITIAL_UPDATE", "id": "c"}).encode()
+    assert _post(receiver, body, sign(body, SECRET)).status_code == 200
+    assert seen == [] and receiver.accepted == 0 and receiver.rejected == 0
