@@ -247,3 +247,51 @@ def test_a_missing_chromium_fails_when_ci_requires_the_browser(
     monkeypatch.delenv("RUTTER_NB_REQUIRE_BROWSER")
     with pytest.raises(pytest.skip.Exception):
         chromium_path()
+
+
+def test_quickstart_runs_in_jupyterlab_and_renders_job_views_and_frames(
+    lab: tuple[str, Path],
+) -> None:
+    """01_quickstart, as a user opens it: run all cells; job views and DataFrames render."""
+    executable = chromium_path()
+    from playwright.sync_api import sync_playwright
+
+    url, root = lab
+    shutil.copy(ROOT / "notebooks" / "01_quickstart.ipynb", root / "01_quickstart.ipynb")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(f"{url}/lab/tree/01_quickstart.ipynb", timeout=60_000)
+            page.wait_for_function(
+                """() => {
+                  const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+                  const k = w && w.sessionContext && w.sessionContext.session
+                    && w.sessionContext.session.kernel;
+                  return k && k.status === 'idle';
+                }""",
+                timeout=60_000,
+            )
+            # Resolves when every cell has run.
+            page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+            page.wait_for_selector(".jp-OutputArea table.dataframe", timeout=60_000)
+            page.wait_for_selector(
+                ".rutter-job-view .rutter-job-header[data-status='success']", timeout=60_000
+            )
+            statuses = page.eval_on_selector_all(
+                ".rutter-job-view .rutter-job-header", "els => els.map(e => e.dataset.status)"
+            )
+            frames = page.locator(".jp-OutputArea table.dataframe").count()
+            errors = page.locator(
+                "[data-mime-type='application/vnd.jupyter.stderr']"
+            ).all_inner_texts()
+            page.locator(".rutter-job-view").first.scroll_into_view_if_needed()
+            shot = ARTIFACTS / "quickstart.png"
+            page.screenshot(path=str(shot), full_page=True)
+        finally:
+            browser.close()
+    print(f"\nscreenshot: {shot}; job views: {statuses}; DataFrames: {frames}")
+    assert len(statuses) >= 2 and all(s == "success" for s in statuses), statuses
+    assert frames >= 2
+    assert not [e for e in errors if "Traceback" in e], errors
