@@ -486,6 +486,11 @@ def _items_from_journal(
                 sync=bool(extra.get("sync")),
                 source=source,
             )
+            completed = _parse_time(extra.get("completed_at"))
+            if entry.state == "done" and completed is not None:
+                # Job takes no completed_at argument; keep the first-seen-terminal time from
+                # the journal so that durations stay true after a resume.
+                item.job._completed_at = completed
             item.state = "done" if entry.state == "done" else "accepted"
         items.append(item)
     return items

@@ -96,10 +96,13 @@ def test_resume_after_sigkill_halfway_creates_every_invoice_exactly_once(
 def test_resume_of_a_finished_batch_sends_nothing(sandbox: Sandbox, tmp_path: Path) -> None:
     path = tmp_path / "batch.jsonl"
     with client_for(sandbox) as client:
-        client.send_many(invoices(customer_id(sandbox), 5, "DONE"), journal=path).wait(timeout=120)
+        first = client.send_many(invoices(customer_id(sandbox), 5, "DONE"), journal=path)
+        first.wait(timeout=120)
         resumed = Batch.resume(path, client).wait(timeout=60)
     assert resumed.stats()["requests"] == 0
     assert [job.status for job in resumed.jobs] == ["success"] * 5
+    durations = {job.id: job.duration for job in first.jobs}
+    assert {job.id: job.duration for job in resumed.jobs} == durations  # still true after
     assert resumed.jobs[0].result["invoice"]["document_number"].startswith("DONE-")
 
 
