@@ -482,7 +482,7 @@ def _items_from_journal(
                 response=stored.get("response"),
                 api_request=request.redacted(),
                 response_mode=header.get("response_mode"),
-                submitted_at=_parse_time(extra.get("submitted_at")),
+                submitted_at=_parse_time(extra.get("submitted_at") or entry.submitted_at),
                 sync=bool(extra.get("sync")),
                 source=source,
             )

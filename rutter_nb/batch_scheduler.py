@@ -308,7 +308,10 @@ class Scheduler:
         item.accepted_at = self._loop.time()
         self._by_job[job.id] = item
         if self.journal is not None:
-            self.journal.record_accepted(item.index, job.id)
+            submitted = job.submitted_at
+            self.journal.record_accepted(
+                item.index, job.id, submitted.isoformat() if submitted else None
+            )
         self.on_accepted(item)
         if job.done:
             self._done(item)

@@ -50,6 +50,7 @@ class JournalEntry:
     key: str
     request: dict[str, Any]
     job_id: str | None = None
+    submitted_at: str | None = None
     status: str | None = None
     job: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
@@ -159,8 +160,12 @@ class Journal:
             self._write(b"".join(chunk))
         self.sync()
 
-    def record_accepted(self, index: int, job_id: str) -> None:
-        self._append({"type": "accepted", "i": index, "job_id": job_id})
+    def record_accepted(self, index: int, job_id: str, submitted_at: str | None = None) -> None:
+        """Record the job id Rutter gave the request (and when it was submitted, ISO-8601)."""
+        record: dict[str, Any] = {"type": "accepted", "i": index, "job_id": job_id}
+        if submitted_at is not None:
+            record["submitted_at"] = submitted_at
+        self._append(record)
 
     def record_done(self, index: int, job: Mapping[str, Any]) -> None:
         """Record a terminal job (its AsynchronousJob JSON, already redacted)."""
@@ -268,6 +273,7 @@ def read(path: str | os.PathLike[str]) -> JournalState:
             raise JournalError(f"journal {target} line {number} names unknown request {index}")
         if kind == "accepted":
             known.job_id = record.get("job_id")
+            known.submitted_at = record.get("submitted_at")
         elif kind == "done":
             known.job_id = record.get("job_id") or known.job_id
             known.status = record.get("status")

@@ -85,6 +85,7 @@ def test_resume_after_sigkill_halfway_creates_every_invoice_exactly_once(
     assert len(batch.jobs) == N
     assert len({job.id for job in batch.jobs}) == N
     assert all(job.succeeded for job in batch.jobs)
+    assert all(job.submitted_at is not None for job in batch.jobs)  # kept across the kill
     assert read(path).counts() == {"unsent": 0, "accepted": 0, "done": N, "rejected": 0}
     # the sandbox holds each invoice exactly once: no duplicate, none lost
     assert document_numbers(sandbox, "KILL") == {f"KILL-{i}": 1 for i in range(N)}

@@ -24,7 +24,7 @@ def test_round_trip_of_every_record_kind(tmp_path: Path) -> None:
     path = tmp_path / "batch.jsonl"
     with Journal.create(path, {"count": 4, "response_mode": "async"}) as j:
         j.record_requests(_plan(4))
-        j.record_accepted(0, "job-0")
+        j.record_accepted(0, "job-0", "2026-12-04T20:00:00+00:00")
         j.record_accepted(1, "job-1")
         j.record_done(1, {"id": "job-1", "status": "success", "response": {"http_status": 200}})
         j.record_rejected(2, {"class": "ValidationError", "http_status": 400})
@@ -39,6 +39,7 @@ def test_round_trip_of_every_record_kind(tmp_path: Path) -> None:
     }
     assert state.entries[2].error == {"class": "ValidationError", "http_status": 400}
     assert state.counts() == {"unsent": 1, "accepted": 1, "done": 1, "rejected": 1}
+    assert state.entries[0].submitted_at == "2026-12-04T20:00:00+00:00"
 
 
 def test_keys_are_fsynced_before_record_requests_returns(
