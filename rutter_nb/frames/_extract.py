@@ -36,6 +36,7 @@ Raw = dict[str, "Sequence[Any] | None"]
 
 Extractor = Callable[[Sequence[dict[str, Any]]], tuple[list[list[Any]], list[list[dict[str, Any]]]]]
 _compiled: dict[str, tuple[Extractor, list[str], list[str]]] = {}
+_KEEP_OBJECTS = frozenset({"request.body", "response.body"})  # the bodies callers reuse
 _MAX_DEPTH = 32  # deeper undeclared objects stay one cell: no recursion blow-up on odd input
 _path_cache: dict[str, str | None] = {}
 _entity_cache: dict[str | None, str | None] = {}
@@ -74,8 +75,9 @@ def _emit(
             child = f"d{len(body)}"
             body.append(f"        {child} = {getter}({key!r})")
             body.append(f"        if {child}.__class__ is not dict: {child} = EMPTY")
-            body.append(f"        o{len(objs)}({child})")
-            objs.append(path)
+            if path in _KEEP_OBJECTS:
+                body.append(f"        o{len(objs)}({child})")
+                objs.append(path)
             _emit(sub, child, path + ".", names, objs, body)
         else:
             body.append(f"        a{len(names)}({getter}({key!r}))")
@@ -124,7 +126,7 @@ def gather(
 
     Rows (and nested values) that are not dicts read as empty. A tree that no row has
     costs one ``count``: its leaves are recorded as None (all missing). ``objects``
-    collects the per-row dicts of each subtree, for callers that need them.
+    collects the per-row request and response bodies, for callers that need them.
     """
     n = len(rows)
     if n == 0 or rows.count(EMPTY) == n:
@@ -310,20 +312,23 @@ def _first(a: Sequence[Any], b: Sequence[Any]) -> list[Any]:
 
 
 def _errors(raw: Raw, n: int) -> tuple[list[Any], list[Any], list[Any]]:
-    """The error triple of each job: from the response body, else from the client's error."""
-    body = [_column(raw, f"response.body.error_{k}", n) for k in ("type", "code", "message")]
-    client = [_column(raw, f"client.error.error_{k}", n) for k in ("type", "code", "message")]
-    types, codes, messages = [], [], []
-    for bt, bc, bm, ct, cc, cm in zip(*body, *client, strict=True):
-        if bt is not None or bc is not None:
-            types.append(bt)
-            codes.append(bc)
-            messages.append(bm)
-        else:
-            types.append(ct)
-            codes.append(cc)
-            messages.append(cm)
-    messages = [scrub(m) if type(m) is str else None for m in messages]
+    """The error triple of each job: from the response body, else from the client's error.
+
+    Messages are scrubbed of secrets, each distinct message once.
+    """
+    bt, bc, bm = (_column(raw, f"response.body.error_{k}", n) for k in ("type", "code", "message"))
+    ct, cc, cm = (_column(raw, f"client.error.error_{k}", n) for k in ("type", "code", "message"))
+    body = [t is not None or c is not None for t, c in zip(bt, bc, strict=True)]
+    types = [b if f else c for f, b, c in zip(body, bt, ct, strict=True)]
+    codes = [b if f else c for f, b, c in zip(body, bc, cc, strict=True)]
+    raw_messages = [b if f else c for f, b, c in zip(body, bm, cm, strict=True)]
+    scrubbed: dict[str, str] = {}
+    messages = [
+        (scrubbed[m] if m in scrubbed else scrubbed.setdefault(m, scrub(m)))
+        if type(m) is str
+        else None
+        for m in raw_messages
+    ]
     return types, codes, messages
 
 
