@@ -552,3 +552,37 @@ def test_import_rutter_nb_does_not_import_pandas() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
 
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_a_job_like_object_without_to_dict_is_read_through_its_attributes() -> None:
+    error = SimpleNamespace(
+        http_status=450, error_type="PLATFORM_ERROR", error_code="X", error_message="nope"
+    )
+    failed = SimpleNamespace(
+        id="j1",
+        status="failure",
+        request={"method": "POST", "url": URL, "body": invoice_body()},
+        response={"http_status": 450, "body": None},
+        sync=False,
+        replayed=True,
+        response_mode="async",
+        entity="invoice",
+        submitted_at=pd.Timestamp("2026-01-05T09:00:00Z").to_pydatetime(),
+        completed_at=pd.Timestamp("2026-01-05T09:00:03Z").to_pydatetime(),
+        duration=3.0,
+        polls=4,
+        attempts=1,
+        error=error,
+    )
+
+    row = jobs_frame([failed], entities="invoice").iloc[0]
+
+    assert (row["job_id"], row["status"], row["http_status"]) == ("j1", "failure", 450)
+    assert (row["error_type"], row["error_code"], row["error_message"]) == (
+        "PLATFORM_ERROR",
+        "X",
+        "nope",
+    )
+    assert bool(row["replayed"]) and row["polls"] == 4 and row["duration_s"] == 3.0
+    assert row["completed_at"] == pd.Timestamp("2026-01-05T09:00:03Z")
+    assert row["request.invoice.customer_id"] == "cus_1"

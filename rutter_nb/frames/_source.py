@@ -1,10 +1,10 @@
 """Accept every kind of job input and reduce it to one shape: the AsynchronousJob dict.
 
-Inputs: ``Job`` objects (read through the attributes fixed in docs/architecture.md), job
-dicts (``GET /jobs/:id`` JSON, optionally with the ``"client"`` block of ``Job.to_dict()``),
-``JOB_COMPLETED`` webhook payloads, and batches (anything with ``.jobs``, and optionally
-``.rejected`` items carrying ``.request`` and ``.error``). Reducing to dicts first lets the
-extractors work column by column over plain dicts, which is what makes 100k jobs fast.
+Inputs: ``Job`` objects (through ``to_dict()``, else the attributes fixed in
+docs/architecture.md), job dicts (``GET /jobs/:id`` JSON, optionally with the ``"client"``
+block of ``Job.to_dict()``), ``JOB_COMPLETED`` webhook payloads, and batches (anything with
+``.jobs``, and optionally ``.rejected`` items carrying ``.request`` and ``.error``).
+Reducing everything to plain dicts first lets one fast reader serve every input.
 """
 
 from __future__ import annotations
