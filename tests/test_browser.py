@@ -124,6 +124,21 @@ def lab(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         log.close()
 
 
+KERNEL_IDLE = """() => {
+  const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
+  return k && k.status === 'idle';
+}"""
+
+
+def open_notebook(browser: Any, url: str, name: str) -> Any:
+    """A page showing notebook ``name`` in JupyterLab, its kernel started and idle."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{url}/lab/tree/{name}", timeout=60_000)
+    page.wait_for_function(KERNEL_IDLE, timeout=60_000)
+    return page
+
+
 def board_notebook(sb: Any) -> Any:
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {
@@ -180,17 +195,7 @@ def test_board_moves_then_shows_final_counts_in_jupyterlab(
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(f"{url}/lab/tree/board.ipynb", timeout=60_000)
-            page.wait_for_function(
-                """() => {
-                  const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
-                  const k = w && w.sessionContext && w.sessionContext.session
-                    && w.sessionContext.session.kernel;
-                  return k && k.status === 'idle';
-                }""",
-                timeout=60_000,
-            )
+            page = open_notebook(browser, url, "board.ipynb")
             # Fire and forget: awaiting would only resolve when the cells finished.
             page.evaluate(
                 "() => { void window.jupyterapp.commands.execute('notebook:run-all-cells'); }"
@@ -262,17 +267,7 @@ def test_quickstart_runs_in_jupyterlab_and_renders_job_views_and_frames(
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(f"{url}/lab/tree/01_quickstart.ipynb", timeout=60_000)
-            page.wait_for_function(
-                """() => {
-                  const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
-                  const k = w && w.sessionContext && w.sessionContext.session
-                    && w.sessionContext.session.kernel;
-                  return k && k.status === 'idle';
-                }""",
-                timeout=60_000,
-            )
+            page = open_notebook(browser, url, "01_quickstart.ipynb")
             # Resolves when every cell has run.
             page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
             page.wait_for_selector(".jp-OutputArea table.dataframe", timeout=60_000)
