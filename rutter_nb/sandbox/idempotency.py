@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Any
 
 from .errors import ApiError
 
 MAX_KEY_LENGTH = 255
+KEY_PATTERN = re.compile(f"[!-~]{{1,{MAX_KEY_LENGTH}}}")
 
 
 def scope(client_id: str, token_hash: str) -> str:
@@ -27,13 +29,16 @@ def fingerprint(method: str, path: str, body: Any) -> str:
 
 
 def check_key(key: str) -> str:
-    """Reject keys that cannot be stored sensibly (a 400 before acceptance)."""
-    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+    """Reject keys that cannot be stored sensibly (a 400 before acceptance).
+
+    [ours] 1..255 visible ASCII characters (a UUID fits); `/openapi.json` says the same.
+    """
+    if not KEY_PATTERN.fullmatch(key):
         raise ApiError(
             400,
             "INVALID_REQUEST",
             "INVALID_IDEMPOTENCY_KEY",
-            f"Idempotency-Key must be 1..{MAX_KEY_LENGTH} printable characters",
+            f"Idempotency-Key must be 1..{MAX_KEY_LENGTH} visible ASCII characters",
         )
     return key
 

@@ -11,6 +11,10 @@ from typing import Any
 
 from . import entities
 from .config import FAULT_KINDS, VERSIONS
+from .idempotency import KEY_PATTERN
+
+UUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+CURSOR_PATTERN = "^cur_[0-9a-f]{1,15}$"
 
 _JSON = "application/json"
 _ERR = {"$ref": "#/components/schemas/Error"}
@@ -27,14 +31,20 @@ _VERSION = _param(
 )
 _TOKEN = _param("access_token", "query", {"type": "string"}, True, "The connection's access token.")
 _ID = _param("id", "path", {"type": "string"}, True, "The id.")
+_UUID_ID = _param(
+    "id",
+    "path",
+    {"type": "string", "pattern": UUID_PATTERN},
+    True,
+    "The entity's id (a UUID; anything else is a 400 before acceptance).",
+)
 _WRITE_HEADERS = [
-    _param("Idempotency-Key", "header", {"type": "string", "maxLength": 255}, False, "Replay key."),
     _param(
-        "X-Sandbox-Fault",
+        "Idempotency-Key",
         "header",
-        {"type": "string", "enum": list(FAULT_KINDS)},
+        {"type": "string", "pattern": KEY_PATTERN.pattern.join("^$")},
         False,
-        "Sandbox only: force a fault on this request.",
+        "Replays the first accepted outcome for the same request; 409 for another one.",
     ),
     _param(
         "X-Sandbox-Job-Duration",
@@ -51,11 +61,24 @@ _WRITE_HEADERS = [
         "Older placement; the body's response_mode wins.",
     ),
 ]
+# X-Sandbox-Fault (one of FAULT_KINDS) is deliberately not a documented parameter: every
+# fault is a server error or a dropped connection by design, so API fuzzers must not send it.
+_FAULT_NOTE = (
+    "Sandbox only: the header X-Sandbox-Fault ("
+    + ", ".join(FAULT_KINDS)
+    + ") forces a fault on this request."
+)
 _LIST_PARAMS = [
     _param(
         "limit", "query", {"type": "integer", "minimum": 1, "maximum": 500}, False, "Page size."
     ),
-    _param("cursor", "query", {"type": "string"}, False, "next_cursor of the previous page."),
+    _param(
+        "cursor",
+        "query",
+        {"type": "string", "pattern": CURSOR_PATTERN},
+        False,
+        "next_cursor of the previous page.",
+    ),
 ]
 
 
@@ -82,7 +105,9 @@ def _ok(schema: dict[str, Any], text: str = "OK") -> dict[str, Any]:
 def _write_op(kind: entities.Kind, op: str, summary: str) -> dict[str, Any]:
     schema = kind.create_schema("2024-08-31") if op == "create" else kind.update_schema()
     schema = copy.deepcopy(schema)
-    props: dict[str, Any] = {"response_mode": {"type": "string", "enum": ["prefer_sync", "async"]}}
+    # null is the same as leaving response_mode out: prefer_sync
+    modes = {"type": ["string", "null"], "enum": ["prefer_sync", "async", None]}
+    props: dict[str, Any] = {"response_mode": modes}
     required: list[str] = []
     if op != "delete":
         props[kind.singular] = schema
@@ -102,9 +127,10 @@ def _write_op(kind: entities.Kind, op: str, summary: str) -> dict[str, Any]:
     }
     params = [_VERSION, _TOKEN, *_WRITE_HEADERS]
     if op != "create":
-        params = [_ID, *params]
+        params = [_UUID_ID, *params]
     return {
         "summary": summary,
+        "description": _FAULT_NOTE,
         "security": [{"basicAuth": []}],
         "parameters": params,
         "requestBody": {"required": op != "delete", "content": {_JSON: {"schema": body}}},

@@ -50,7 +50,7 @@ def first_error(value: object, schema: Schema, path: str = "") -> str | None:
             if key not in value or value[key] is None:
                 return f"{_join(path, key)}: required field is missing"
         for key, sub in schema.get("properties", {}).items():
-            if key in value and value[key] is not None:
+            if key in value:  # null only where the type allows it
                 problem = first_error(value[key], sub, _join(path, key))
                 if problem:
                     return problem

@@ -103,6 +103,9 @@ def test_response_mode_in_body_wins_over_query(sandbox: Sandbox) -> None:
         assert "async_response" in reply.json()
         from_query = http.post(INVOICES, json=invoice_body(http), params={"response_mode": "async"})
         assert "async_response" in from_query.json()
+        # a bad value is a 400 even where the other placement is good
+        bad_query = http.post(INVOICES, json=body, params={"response_mode": ""})
+        assert_error(bad_query, 400, "INVALID_RESPONSE_MODE")
 
 
 def test_prefer_sync_is_the_default_and_replies_with_the_entity(sandbox: Sandbox) -> None:

@@ -39,7 +39,7 @@ def test_scope_separates_clients_and_connections() -> None:
     assert len({scope("a", "t1"), scope("a", "t2"), scope("b", "t1")}) == 3
 
 
-@pytest.mark.parametrize("key", ["", "x" * 256, "tab\tkey"])
+@pytest.mark.parametrize("key", ["", "x" * 256, "tab\tkey", "with space", "ключ"])
 def test_unusable_keys_are_rejected(key: str) -> None:
     with pytest.raises(ApiError) as info:
         check_key(key)

@@ -50,5 +50,7 @@ def test_problems_name_their_path() -> None:
 def test_booleans_are_not_numbers_and_null_counts_as_missing() -> None:
     assert first_error({**GOOD, "lines": [{"amount": True}]}, SCHEMA) is not None
     assert first_error({**GOOD, "name": None}, SCHEMA) == "name: required field is missing"
+    assert first_error({**GOOD, "kind": None}, SCHEMA) == "kind: expected string, got null"
+    assert first_error(None, {"type": ["string", "null"]}) is None
     assert first_error(3.0, {"type": "integer"}) is None
     assert first_error(3.5, {"type": "integer"}) is not None
