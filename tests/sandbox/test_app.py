@@ -121,12 +121,12 @@ def test_prefer_sync_is_the_default_and_replies_with_the_entity(sandbox: Sandbox
 
 
 def test_prefer_sync_falls_back_to_async_at_the_window_edge(sandbox_factory: Any) -> None:
-    sb = sandbox_factory(sync_window=0.6, job_duration=QUICK)
+    sb = sandbox_factory(sync_window=1.0, job_duration=QUICK)
     with client(sb) as http:
         body = invoice_body(http)
         inside = http.post(INVOICES, json=body, headers={"X-Sandbox-Job-Duration": "0.1"})
         assert "invoice" in inside.json()
-        beyond = http.post(INVOICES, json=body, headers={"X-Sandbox-Job-Duration": "1.2"})
+        beyond = http.post(INVOICES, json=body, headers={"X-Sandbox-Job-Duration": "2.5"})
         assert beyond.status_code == 200
         async_response = beyond.json()["async_response"]
         assert async_response["status"] == "pending"

@@ -137,7 +137,7 @@ def test_delivery_gives_up_after_six_retries(sandbox_factory: Any) -> None:
         deadline = time.monotonic() + 30
         while sb.stats()["webhooks"]["failed"] < 1 and time.monotonic() < deadline:
             time.sleep(0.05)
-        time.sleep(0.3)  # an eighth attempt would arrive well within this
+        time.sleep(1.0)  # an eighth attempt (after 0.64 s more backoff) would arrive by now
         assert len(receiver.calls) == 7
         assert sb.stats()["webhooks"]["failed"] == 1
     finally:
