@@ -70,6 +70,9 @@ class Sandbox:
         server = uvicorn.Server(
             uvicorn.Config(
                 build_app(engine),
+                # an embedded server must not reconfigure its host's logging (a kernel's);
+                # no access log either: request lines carry the access token
+                log_config=None,
                 log_level="warning",
                 access_log=False,
                 lifespan="on",

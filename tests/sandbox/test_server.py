@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import httpx
@@ -88,3 +89,11 @@ def test_jobs_survive_a_restart_on_the_same_database(tmp_path: Path) -> None:
         assert sb.stats()["entities_created"] == {"invoice": 4}
         invoices = http.get("/accounting/invoices").json()["invoices"]
         assert {j["response"]["body"]["invoice"]["id"] for j in jobs} == {i["id"] for i in invoices}
+
+
+def test_starting_leaves_the_host_logging_configuration_alone(tmp_path: Path) -> None:
+    names = ("", "uvicorn", "uvicorn.error", "uvicorn.access")
+    before = {n: list(logging.getLogger(n).handlers) for n in names}
+    with Sandbox(db=str(tmp_path / "log.db")):
+        pass
+    assert {n: list(logging.getLogger(n).handlers) for n in names} == before
