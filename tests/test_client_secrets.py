@@ -108,13 +108,16 @@ def test_canary_secrets_never_leak(
     )
     keyed = inv.with_idempotency_key("canary-key")
     seen += [client.send(keyed, "async"), client.send(keyed, "async")]
-    seen.append(
-        client.send(inv.with_headers(X_Sandbox_Fault="error_after_accept"), "async")
-        if False
-        else client.job(seen[-1].id)
-    )
+    seen.append(client.job(seen[-1].id))
     seen.append(client.resume(seen[-1].to_token()))
-    # refusals and failures as exceptions
+    # refusals and failures as exceptions; faults surface when there is no retry to recover
+    no_retry = rutter_nb.Client(
+        sb.base_url,
+        client_id=CLIENT_ID,
+        client_secret=SECRET,
+        access_token=TOKEN,
+        retry=RetryPolicy(max_retries=0),
+    )
     attempts: list[Callable[[], Any]] = [
         lambda: client.send(  # 409: same key, different body
             rutter_nb.request("POST", "/accounting/items", body={"item": {"name": "x"}}),
@@ -124,8 +127,8 @@ def test_canary_secrets_never_leak(
         lambda: client.send(
             rutter_nb.request("POST", "/accounting/customers", body={"customer": {}})
         ),
-        lambda: client.send(inv.with_headers(X_Sandbox_Fault="error_after_accept"), "async"),
-        lambda: client.send(inv.with_headers(X_Sandbox_Fault="drop_connection"), "async"),
+        lambda: no_retry.send(inv.with_headers(X_Sandbox_Fault="error_after_accept"), "async"),
+        lambda: no_retry.send(inv.with_headers(X_Sandbox_Fault="drop_connection"), "async"),
         lambda: client.job("00000000-0000-4000-8000-000000000000"),
         lambda: rutter_nb.Client(
             sb.base_url, client_id=CLIENT_ID, client_secret=WRONG, access_token=TOKEN
