@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from rutter_nb.journal import Journal
     from rutter_nb.webhooks import Receiver
 
-__all__ = ["AdaptiveDelay", "BatchItem", "Scheduler", "ThrottledTransport", "advance"]
+__all__ = ["AdaptiveDelay", "BatchItem", "Scheduler", "ThrottledTransport"]
 
 _log = get_logger("rutter_nb.batch")
 
@@ -57,24 +57,6 @@ _log = get_logger("rutter_nb.batch")
 # was accepted (429, 452) or the outcome is unknown and the key makes a resend safe (5xx,
 # transport). The client has already retried these a few times itself.
 _TRANSIENT = (RateLimited, PlatformRateLimited, ServerError, TransportError)
-_RANK = {"prequeued": 0, "pending": 1}
-
-
-def _rank(status: str) -> int:
-    return _RANK.get(status, 2)
-
-
-def advance(job: Job, state: JobState) -> bool:
-    """Apply ``state`` to ``job`` unless it would move the job backwards; True if applied.
-
-    A poll answered before a webhook, or a retried delivery, can carry an older status
-    (``pending`` after ``success``): the job keeps the furthest state it has seen.
-    """
-    current = job.status
-    if job.done or _rank(state.status) < _rank(current):
-        return False
-    job.apply(state)
-    return True
 
 
 def job_state(job: dict[str, Any]) -> JobState:
@@ -388,7 +370,7 @@ class Scheduler:
             job._count_poll()
             if item.state != "accepted":
                 return  # a webhook finished it while we were asking
-            advance(job, state)
+            job.apply(state)
             if item.polls == 1 and self.receiver is None:
                 self.delay.observe(age, job.done)
             if job.done:
@@ -435,7 +417,7 @@ class Scheduler:
             _log.info("ignored a malformed webhook job: %s", exc)
             return
         self.counts["webhooks"] += 1
-        advance(item.job, state)
+        item.job.apply(state)
         if item.job.done:
             self._done(item)
 

@@ -43,6 +43,13 @@ class _Default:
 
 _DEFAULT: Any = _Default()
 
+# How far along a status is; terminal and unknown statuses rank last.
+_PROGRESS = {"prequeued": 0, "pending": 1}
+
+
+def _progress(status: str) -> int:
+    return _PROGRESS.get(status, 2)
+
 
 class JobSource(Protocol):
     """What a job needs from the client that made it: one read of ``GET /jobs/:id``."""
@@ -261,11 +268,17 @@ class Job:
     def apply(self, state: JobState) -> bool:
         """Fold one reading of the job into this object; True when something changed.
 
-        Public so that pollers and webhook receivers update jobs the same way.
+        Public so that pollers and webhook receivers update jobs the same way. A job never
+        moves backwards: a late or replayed reading (``pending`` after ``success``, a second
+        webhook delivery) is ignored, so whichever of poll and webhook arrives first wins.
         """
         if state.id != self._id:
             raise InvalidRequest(f"state of job {state.id} applied to job {self._id}")
         with self._lock:
+            if self._status in TERMINAL_STATUSES or _progress(state.status) < _progress(
+                self._status
+            ):
+                return False
             before = (self._status, self._response, self._request)
             self._status = state.status
             if state.response is not None:

@@ -8,7 +8,7 @@ import random
 import httpx
 import pytest
 
-from rutter_nb.batch_scheduler import AdaptiveDelay, ThrottledTransport, advance, job_state
+from rutter_nb.batch_scheduler import AdaptiveDelay, ThrottledTransport, job_state
 from rutter_nb.errors import ResponseFormatError
 from rutter_nb.jobs import Job
 from rutter_nb.protocol import JobState
@@ -20,29 +20,29 @@ def _state(status: str, body: object = None) -> JobState:
     return JobState("job-1", status, None, response, None, None)
 
 
-# -- advance: a job never moves backwards -------------------------------------------------
+# -- Job.apply, as the scheduler uses it: a job never moves backwards ------------------
 
 
-def test_advance_moves_forward() -> None:
+def test_apply_moves_forward() -> None:
     job = Job("job-1", "prequeued")
-    assert advance(job, _state("pending")) is True
-    assert advance(job, _state("success", {"invoice": {"id": "i"}})) is True
+    assert job.apply(_state("pending")) is True
+    assert job.apply(_state("success", {"invoice": {"id": "i"}})) is True
     assert job.status == "success"
     assert job.result == {"invoice": {"id": "i"}}
 
 
 def test_late_pending_after_success_is_ignored() -> None:
     job = Job("job-1", "pending")
-    advance(job, _state("success", {"invoice": {"id": "i"}}))
-    assert advance(job, _state("pending")) is False
-    assert advance(job, _state("prequeued")) is False
+    job.apply(_state("success", {"invoice": {"id": "i"}}))
+    assert job.apply(_state("pending")) is False
+    assert job.apply(_state("prequeued")) is False
     assert job.status == "success"
 
 
 def test_a_second_terminal_state_does_not_replace_the_first() -> None:
     job = Job("job-1", "pending")
-    advance(job, _state("success", {"invoice": {"id": "first"}}))
-    assert advance(job, _state("failure", {"error_code": "X"})) is False
+    job.apply(_state("success", {"invoice": {"id": "first"}}))
+    assert job.apply(_state("failure", {"error_code": "X"})) is False
     assert job.result == {"invoice": {"id": "first"}}
 
 
