@@ -475,6 +475,7 @@ def _items_from_journal(
         elif entry.state in ("accepted", "done") and entry.job_id:
             stored = entry.job or {}
             extra = stored.get("client") or {}
+            done = entry.state == "done"
             item.job = Job(
                 entry.job_id,
                 entry.status or "pending",
@@ -483,15 +484,12 @@ def _items_from_journal(
                 api_request=request.redacted(),
                 response_mode=header.get("response_mode"),
                 submitted_at=_parse_time(extra.get("submitted_at") or entry.submitted_at),
+                # the first-seen-terminal time from the journal keeps durations true
+                completed_at=_parse_time(extra.get("completed_at")) if done else None,
                 sync=bool(extra.get("sync")),
                 source=source,
             )
-            completed = _parse_time(extra.get("completed_at"))
-            if entry.state == "done" and completed is not None:
-                # Job takes no completed_at argument; keep the first-seen-terminal time from
-                # the journal so that durations stay true after a resume.
-                item.job._completed_at = completed
-            item.state = "done" if entry.state == "done" else "accepted"
+            item.state = "done" if done else "accepted"
         items.append(item)
     return items
 

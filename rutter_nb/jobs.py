@@ -95,6 +95,7 @@ class Job:
         response_mode: str | None = None,
         entity: str | None = None,
         submitted_at: dt.datetime | None = None,
+        completed_at: dt.datetime | None = None,
         attempts: int = 0,
         source: JobSource | None = None,
         local: bool = False,
@@ -113,7 +114,9 @@ class Job:
             entity if entity is not None else (api_request.entity if api_request else None)
         )
         self._submitted_at = submitted_at
-        self._completed_at: dt.datetime | None = _now() if status in TERMINAL_STATUSES else None
+        self._completed_at = completed_at
+        if completed_at is None and status in TERMINAL_STATUSES:
+            self._completed_at = _now()
         self._polls = 0
         self._attempts = attempts
         self._source = source

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import sys
 import threading
@@ -224,3 +225,11 @@ def test_mimebundle_falls_back_to_text_without_widgets(monkeypatch: pytest.Monke
     bundle = _job()._repr_mimebundle_()
     assert bundle == {"text/plain": repr(_job())}
     assert repr(_job()) == "Job(id='job-1', status='pending', polls=0)"
+
+
+def test_a_job_rebuilt_from_a_journal_keeps_its_completion_time() -> None:
+    submitted = dt.datetime(2026, 1, 1, 12, 0, 0, tzinfo=dt.UTC)
+    completed = submitted + dt.timedelta(seconds=3.5)
+    job = Job("job-1", "success", submitted_at=submitted, completed_at=completed)
+    assert job.completed_at == completed
+    assert job.duration == 3.5
