@@ -586,3 +586,58 @@ def test_a_job_like_object_without_to_dict_is_read_through_its_attributes() -> N
     assert bool(row["replayed"]) and row["polls"] == 4 and row["duration_s"] == 3.0
     assert row["completed_at"] == pd.Timestamp("2026-01-05T09:00:03Z")
     assert row["request.invoice.customer_id"] == "cus_1"
+
+
+# --- Job objects: read through Job._snapshot(), not the deep copies of to_dict() ---------
+
+
+def _job_objects() -> list[Any]:
+    from rutter_nb.frames.sample import sample_job_objects
+    from rutter_nb.jobs import Job
+
+    jobs = sample_job_objects(40, failure_rate=0.3, seed=11, line_items=3)
+    pending = Job("job-pending", "pending", request={"method": "POST", "url": URL})
+    partial = Job(
+        "job-partial",
+        "partial_success",
+        request={"method": "POST", "url": URL, "body": invoice_body(memo="half")},
+        response={"http_status": 200, "body": {"invoice": {"id": "inv_1", "total_amount": 5}}},
+        sync=True,
+        entity="invoice",
+    )
+    return [*jobs, pending, partial]
+
+
+def test_frames_of_job_objects_equal_frames_of_their_to_dict_output() -> None:
+    jobs = _job_objects()
+    dicts = [j.to_dict() for j in jobs]
+
+    pd.testing.assert_frame_equal(jobs_frame(jobs), jobs_frame(dicts))
+    pd.testing.assert_frame_equal(errors_frame(jobs), errors_frame(dicts))
+    for path in ("request.invoice.line_items", "response.invoice.line_items"):
+        pd.testing.assert_frame_equal(records_frame(jobs, path), records_frame(dicts, path))
+    from_objects, from_dicts = to_frames(jobs), to_frames(dicts)
+    pd.testing.assert_frame_equal(from_objects.jobs, from_dicts.jobs)
+    pd.testing.assert_frame_equal(from_objects.errors, from_dicts.errors)
+    assert len(from_objects.errors) == sum(j.status == "failure" for j in jobs) > 0
+    assert from_objects.jobs["status"].tolist()[-2:] == ["pending", "partial_success"]
+
+
+def test_job_objects_are_read_without_to_dict_and_are_left_unchanged(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from rutter_nb.jobs import Job
+
+    jobs = _job_objects()
+    before = [j.to_dict() for j in jobs]
+
+    def no_deep_copies(self: Job) -> dict[str, Any]:
+        raise AssertionError("the frames must not deep-copy jobs through to_dict()")
+
+    monkeypatch.setattr(Job, "to_dict", no_deep_copies)
+    frame = jobs_frame(jobs, entities="invoice", extra="keep")
+    records_frame(jobs, "response.invoice.line_items")
+    monkeypatch.undo()
+
+    assert frame["job_id"].tolist() == [d["id"] for d in before]
+    assert [j.to_dict() for j in jobs] == before

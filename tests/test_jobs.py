@@ -233,3 +233,70 @@ def test_a_job_rebuilt_from_a_journal_keeps_its_completion_time() -> None:
     job = Job("job-1", "success", submitted_at=submitted, completed_at=completed)
     assert job.completed_at == completed
     assert job.duration == 3.5
+
+
+# --- _snapshot: to_dict() without the deep copies, for the frames reader ------------------
+
+
+def _finished_jobs() -> list[Job]:
+    failed = Job(
+        "job-f",
+        "failure",
+        request={"method": "POST", "url": "u", "body": {"invoice": {"memo": "m"}}},
+        response={
+            "http_status": 450,
+            "body": {"error_type": "PLATFORM_ERROR", "error_code": "X", "error_message": "no"},
+        },
+        entity="invoice",
+        submitted_at=dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC),
+        completed_at=dt.datetime(2026, 1, 5, 9, 0, 2, tzinfo=dt.UTC),
+        attempts=2,
+    )
+    done = _job(ScriptedSource(["pending", "success"])).wait()
+    return [failed, done, _job()]  # failed, polled to success, still pending (no response)
+
+
+def test_snapshot_holds_what_to_dict_holds() -> None:
+    for job in _finished_jobs():
+        assert job._snapshot() == job.to_dict()
+    assert _finished_jobs()[0]._snapshot()["client"]["error"]["error_code"] == "X"
+
+
+def test_snapshot_shares_the_jobs_dicts_while_to_dict_still_copies() -> None:
+    job = _finished_jobs()[0]
+    snap, copied = job._snapshot(), job.to_dict()
+    assert snap["response"] is job._snapshot()["response"]  # no copy per read
+    copied["response"]["body"]["error_code"] = "CHANGED"
+    copied["request"]["body"]["invoice"]["memo"] = "CHANGED"
+    assert job.to_dict()["response"]["body"]["error_code"] == "X"
+    assert job.request["body"]["invoice"]["memo"] == "m"
+
+
+def test_a_snapshot_taken_while_states_are_applied_is_one_consistent_reading() -> None:
+    job = _job()
+    errors: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        for i in range(300):
+            mark = n * 1000 + i
+            job.apply(
+                JobState("job-1", "pending", {"mark": mark}, {"body": {"mark": mark}}, None, None)
+            )
+
+    def reader() -> None:
+        try:
+            for _ in range(600):
+                snap = job._snapshot()
+                if "response" in snap:  # request and response come from the same apply
+                    assert snap["request"]["mark"] == snap["response"]["body"]["mark"]
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(3)]
+    threads += [threading.Thread(target=reader) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert job._snapshot()["request"]["mark"] % 1000 == 299

@@ -10,9 +10,12 @@ from __future__ import annotations
 import random
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["sample_jobs"]
+if TYPE_CHECKING:
+    from rutter_nb.jobs import Job
+
+__all__ = ["sample_job_objects", "sample_jobs"]
 
 _START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 _ERRORS = (
@@ -156,5 +159,41 @@ def sample_jobs(
                     "attempts": 1,
                 },
             }
+        )
+    return jobs
+
+
+def _moment(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) else None
+
+
+def sample_job_objects(n: int, **options: Any) -> list[Job]:
+    """``sample_jobs(n, **options)`` as finished ``rutter_nb.jobs.Job`` objects, no server.
+
+    Each job owns its request and response dicts, as a job read from Rutter does, so
+    benchmarks and tests read real ``Job`` objects (``polls`` stays 0: nothing polled).
+
+    >>> [job.status for job in sample_job_objects(2, failure_rate=1.0)]
+    ['failure', 'failure']
+    """
+    from rutter_nb.jobs import Job
+
+    jobs = []
+    for data in sample_jobs(n, **options):
+        client = data["client"]
+        jobs.append(
+            Job(
+                data["id"],
+                data["status"],
+                request=data["request"],
+                response=data.get("response"),
+                sync=client["sync"],
+                replayed=client["replayed"],
+                response_mode=client["response_mode"],
+                entity=client["entity"],
+                submitted_at=_moment(client["submitted_at"]),
+                completed_at=_moment(client["completed_at"]),
+                attempts=client["attempts"],
+            )
         )
     return jobs
