@@ -19,6 +19,13 @@ raw text/objects while ours also types them (floats, datetimes, categories): the
 column is measured with that extra work on our side only; a further row gives
 json_normalize the same dtypes (``pd.to_datetime``/``pd.to_numeric``/``astype``).
 
+A last section reads real ``rutter_nb.jobs.Job`` objects (20,000, or N if fewer: the same
+kind of invoice jobs built with ``Job(...)``, no server, ``sample_job_objects``): the jobs
+frame of the objects (read through ``Job._snapshot()``) against the frame of their
+``to_dict()`` output, counting the ``to_dict()`` calls as the old reader did, and against
+the frame of the same jobs already held as dicts. Its times are in-process only (Job
+objects do not pickle, so no memory children).
+
 Run: ``.venv/bin/python benchmarks/bench_frames.py [--jobs N] [--repeat R]``.
 """
 
@@ -39,6 +46,8 @@ from typing import Any
 import pandas as pd
 
 from rutter_nb.frames import jobs_frame, records_frame, sample_jobs
+from rutter_nb.frames.sample import sample_job_objects
+from rutter_nb.jobs import Job
 
 LINES_PATH = "request.invoice.line_items"
 
@@ -142,6 +151,19 @@ BASELINE = {
     "jobs frame: pd.json_normalize + the same dtypes": "jobs frame: pd.json_normalize (fast path)",
     "line items: rutter_nb.records_frame": "line items: pd.json_normalize (record_path/meta)",
 }
+
+
+OBJECT_JOBS = 20_000
+OBJECT_METHODS: dict[str, Callable[[list[Job], list[dict[str, Any]]], pd.DataFrame]] = {
+    "Job objects: jobs_frame(jobs)": lambda objs, dicts: jobs_frame(objs, entities="invoice"),
+    "Job objects: jobs_frame([j.to_dict() ...])": lambda objs, dicts: jobs_frame(
+        [j.to_dict() for j in objs], entities="invoice"
+    ),
+    "Job objects: jobs_frame(the same jobs as dicts)": lambda objs, dicts: jobs_frame(
+        dicts, entities="invoice"
+    ),
+}
+OBJECT_BASELINE = "Job objects: jobs_frame([j.to_dict() ...])"
 
 
 def _reset_peak() -> bool:
@@ -255,6 +277,31 @@ def main() -> None:
     typed = times["jobs frame: pd.json_normalize + the same dtypes"]
     print("speed-up = the json_normalize time of the same frame / this time (higher is better)")
     print(f"jobs frame vs json_normalize with the same dtypes: {typed / ours:.1f}x")
+    _objects_section(min(OBJECT_JOBS, args.jobs), args.repeat)
+
+
+def _objects_section(n: int, repeat: int) -> None:
+    """Frames of real Job objects: through Job._snapshot(), through to_dict(), from dicts."""
+    objects = sample_job_objects(n, line_items=5, failure_rate=0.1, seed=2026)
+    dicts = [job.to_dict() for job in objects]
+    times: dict[str, float] = {}
+    shapes: dict[str, tuple[int, int]] = {}
+    for method, build in OBJECT_METHODS.items():
+        build(objects[:50], dicts[:50])
+        best = float("inf")
+        for _ in range(repeat):
+            gc.collect()
+            start = time.perf_counter()
+            frame = build(objects, dicts)
+            best = min(best, time.perf_counter() - start)
+        times[method], shapes[method] = best, frame.shape
+    print()
+    print(f"{n:,} finished Job objects (Job(...), no server), the same invoice jobs")
+    for method in OBJECT_METHODS:
+        ratio = f"{times[OBJECT_BASELINE] / times[method]:.1f}x"
+        rows, cols = shapes[method]
+        print(f"{method:<50} {f'{rows:,} x {cols}':>15} {times[method]:>8.2f} {ratio:>9} {'-':>8}")
+    print("speed-up = the time through to_dict() / this time; peak memory not measured here")
 
 
 if __name__ == "__main__":

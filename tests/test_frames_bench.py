@@ -27,3 +27,9 @@ def test_the_benchmark_prints_every_method_with_time_speed_up_and_memory() -> No
         assert speed_up.endswith("x") or speed_up == "-"
         assert float(peak_mb) >= 0
     assert "jobs frame vs json_normalize with the same dtypes" in out
+    objects = [line for line in out.splitlines() if line.startswith("Job objects:")]
+    assert len(objects) == 3  # through _snapshot(), through to_dict(), from dicts
+    assert all("300 x 51" in row for row in objects)
+    assert objects[1].split()[-2] == "1.0x"  # the to_dict() row is the baseline
+    for row in objects:
+        assert float(row.split()[-4]) >= 0 and row.split()[-2].endswith("x")
