@@ -525,7 +525,7 @@ def job_from_token(token: str) -> dict[str, Any]:
         raise InvalidRequest(f"a job token is a JSON string, got {type(token).__name__}")
     try:
         data = json.loads(token)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # also huge integers, deep nesting
         raise InvalidRequest("not a rutter_nb job token (invalid JSON)") from None
     if not isinstance(data, dict) or "rutter_nb_job" not in data:
         raise InvalidRequest("not a rutter_nb job token")

@@ -183,10 +183,30 @@ def wire_description(
     return out
 
 
+# Rutter's replies nest a few levels; the redaction and copying helpers recurse, so a
+# hostile reply nested hundreds deep would end in a RecursionError far from here.
+_MAX_DEPTH = 64
+
+
+def _loads(response: httpx.Response) -> Any:
+    """``response.json()``, refusing (ValueError) JSON nested deeper than ``_MAX_DEPTH``."""
+    value = response.json()
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > _MAX_DEPTH:
+                raise ValueError(f"JSON nested deeper than {_MAX_DEPTH} levels")
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return value
+
+
 def _json(response: httpx.Response, req: ApiRequest | None) -> Any:
     try:
-        return response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        return _loads(response)
+    # ValueError also covers integers of >4300 digits; RecursionError very deep nesting
+    except (ValueError, RecursionError):
         raise ResponseFormatError(
             f"HTTP {response.status_code}: the reply is not valid JSON "
             f"({len(response.content)} bytes, starting {response.text[:60]!r})",
@@ -222,8 +242,8 @@ def error_from_body(
 def error_from_response(response: httpx.Response, req: ApiRequest | None) -> RutterError:
     """The typed error for a non-2xx reply; tolerates bodies that are not JSON."""
     try:
-        body: Any = response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        body: Any = _loads(response)
+    except (ValueError, RecursionError):
         body = response.text
     retry_after = parse_retry_after(response.headers.get("Retry-After"))
     return error_from_body(response.status_code, body, req, retry_after)
@@ -247,8 +267,8 @@ def parse_submit(response: httpx.Response, req: ApiRequest | None) -> Finished |
         if job_id is None:
             raise error_from_response(response, req)
         try:
-            body: Any = response.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
+            body: Any = _loads(response)
+        except (ValueError, RecursionError):
             body = response.text
         return Finished(job_id, status, redact_body(body), _replayed(response))
     if not response.content:

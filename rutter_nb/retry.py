@@ -34,7 +34,7 @@ def parse_retry_after(value: str | None, *, now: dt.datetime | None = None) -> f
         return max(0.0, seconds) if seconds == seconds else None  # NaN is unreadable
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):  # e.g. a 20-digit day
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.UTC)

@@ -208,7 +208,7 @@ class Receiver:
             return self._reject(401, "bad or missing signature")
         try:
             event = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # _deliver never raises
             return self._reject(400, "body is not JSON")
         if not isinstance(event, dict):
             return self._reject(400, "not an event object")
