@@ -115,8 +115,11 @@ header_values = st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint
 @st.composite
 def replies(draw: st.DrawFn) -> bytes:
     """Raw HTTP reply bytes: a status, some hostile headers, a hostile body and framing."""
-    status = draw(st.sampled_from([200, 201, 202, 204, 301, 400, 401, 404, 409, 410, 429, 450,
-                                   452, 500, 502, 503, 599]))  # fmt: skip
+    status = draw(
+        st.sampled_from(
+            [200, 201, 202, 204, 301, 400, 401, 404, 409, 410, 429, 450, 452, 500, 502, 503, 599]
+        )
+    )
     body = draw(bodies)
     headers = [
         ("Content-Type", draw(st.sampled_from(["application/json", "text/html", "", "json"])))
