@@ -18,9 +18,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
 import threading
+import warnings
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -88,6 +90,15 @@ def verify(body: bytes, signature: str | None, secret: str | bytes) -> bool:
     return hmac.compare_digest(given, expected)
 
 
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _rank(status: str) -> int:
     return _RANK.get(status, _FINAL_RANK)
 
@@ -111,6 +122,12 @@ class Receiver:
         if not path.startswith("/"):
             raise WebhookError(f"path must start with '/': {path!r}")
         self._path = path
+        if not _loopback(host):
+            warnings.warn(
+                f"the webhook receiver binds {host}, not 127.0.0.1: other machines can reach it",
+                RuntimeWarning,
+                stacklevel=2,
+            )
         self._lock = threading.Lock()
         self._callbacks: list[JobCallback] = []
         self._latest: dict[str, dict[str, Any]] = {}

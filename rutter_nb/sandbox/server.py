@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import os
 import shutil
 import socket
 import tempfile
 import threading
+import warnings
 from collections.abc import Coroutine
 from pathlib import Path
 from types import TracebackType
@@ -27,6 +29,16 @@ from .config import SandboxConfig
 from .engine import Engine
 
 T = TypeVar("T")
+
+
+def _loopback(host: str) -> bool:
+    """True for addresses only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class SandboxError(RuntimeError):
@@ -56,6 +68,13 @@ class Sandbox:
             db = os.path.join(self._tempdir, "sandbox.sqlite3")
         elif db != ":memory:":
             Path(db).parent.mkdir(parents=True, exist_ok=True)
+        if not _loopback(self.config.host):
+            warnings.warn(
+                f"the sandbox binds {self.config.host}, not 127.0.0.1: other machines can reach "
+                "it, and its demo credentials are public",
+                RuntimeWarning,
+                stacklevel=2,
+            )
         sock = socket.socket(socket.AF_INET6 if ":" in self.config.host else socket.AF_INET)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
