@@ -28,8 +28,11 @@ unit: $(STAMP)
 
 test: lint types unit
 
+# Containers (Binder-like, CI) often run as root, which Jupyter refuses without a flag.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--ServerApp.allow_root=True)
+
 lab: $(STAMP)
-	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 notebooks/01_quickstart.ipynb
+	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 $(ROOT_FLAG) notebooks/01_quickstart.ipynb
 
 bench: $(STAMP)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
