@@ -641,3 +641,17 @@ def test_job_objects_are_read_without_to_dict_and_are_left_unchanged(
 
     assert frame["job_id"].tolist() == [d["id"] for d in before]
     assert [j.to_dict() for j in jobs] == before
+
+
+def test_dict_subclasses_are_read_like_plain_dicts() -> None:
+    from collections import OrderedDict
+
+    plain = job("j1", request_body=invoice_body(memo="m"))
+    ordered = OrderedDict(plain)
+    webhook = {"type": "JOB", "code": "JOB_COMPLETED", "job": OrderedDict(job("j2"))}
+
+    frame = jobs_frame([ordered, webhook], entities="invoice")
+
+    assert frame["job_id"].tolist() == ["j1", "j2"]
+    assert frame["request.invoice.memo"].tolist()[0] == "m"
+    pd.testing.assert_frame_equal(frame.iloc[:1], jobs_frame([plain], entities="invoice"))
