@@ -37,5 +37,9 @@ lab: $(STAMP)
 bench: $(STAMP)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
+# The reliability scenarios at full size and their figures table; SOAK=1 adds the 10-minute soak.
+reliability: $(STAMP)
+	$(BIN)/python benchmarks/reliability.py $(if $(SOAK),--soak,)
+
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache
