@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -150,13 +151,25 @@ def _to_datetime(values: Sequence[Any]) -> Any:
 def _to_status(values: Sequence[Any]) -> Any:
     import pandas as pd
 
-    cleaned = [v if type(v) is str else None for v in values]
-    extra = sorted({v for v in cleaned if v is not None} - set(KNOWN_STATUSES))
-    return pd.Categorical(cleaned, categories=[*KNOWN_STATUSES, *extra])
+    try:
+        distinct = set(values)
+    except TypeError:  # an unhashable value (a dict, a list): clean first
+        distinct = None
+    if distinct is None or not all(type(v) is str or v is None for v in distinct):
+        values = [v if type(v) is str else None for v in values]
+        distinct = set(values)
+    extra = sorted(distinct - set(KNOWN_STATUSES) - {None})
+    categories = [*KNOWN_STATUSES, *extra]
+    code = {name: i for i, name in enumerate(categories)}
+    # a few distinct statuses: map them to codes in C instead of letting pandas factorize
+    codes = np.fromiter(map(code.get, values, repeat(-1)), dtype=np.int64, count=len(values))
+    return pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(categories))
 
 
 def _to_list(values: Sequence[Any]) -> Any:
-    return _object_array([v if type(v) is list else None for v in values])
+    if not set(map(type, values)) <= {list, type(None)}:
+        values = [v if type(v) is list else None for v in values]
+    return _object_array(values)
 
 
 def to_array(values: Sequence[Any], kind: Kind, *, money: str = "float") -> Any:

@@ -309,6 +309,9 @@ def _column(raw: Raw, name: str, n: int) -> Sequence[Any]:
 
 
 def _first(a: Sequence[Any], b: Sequence[Any]) -> list[Any]:
+    """``a``'s value, else ``b``'s, row by row (one C-level count when ``a`` is full)."""
+    if a.count(None) == 0 or b.count(None) == len(b):
+        return list(a)
     return [x if x is not None else y for x, y in zip(a, b, strict=True)]
 
 
@@ -319,10 +322,18 @@ def _errors(raw: Raw, n: int) -> tuple[list[Any], list[Any], list[Any]]:
     """
     bt, bc, bm = (_column(raw, f"response.body.error_{k}", n) for k in ("type", "code", "message"))
     ct, cc, cm = (_column(raw, f"client.error.error_{k}", n) for k in ("type", "code", "message"))
-    body = [t is not None or c is not None for t, c in zip(bt, bc, strict=True)]
-    types = [b if f else c for f, b, c in zip(body, bt, ct, strict=True)]
-    codes = [b if f else c for f, b, c in zip(body, bc, cc, strict=True)]
-    raw_messages = [b if f else c for f, b, c in zip(body, bm, cm, strict=True)]
+    if ct.count(None) == n and cc.count(None) == n and cm.count(None) == n:
+        # no client-side errors (dict input without them, or none failed): one pass
+        types, codes = list(bt), list(bc)
+        raw_messages = [
+            m if t is not None or c is not None else None
+            for t, c, m in zip(bt, bc, bm, strict=True)
+        ]
+    else:
+        body = [t is not None or c is not None for t, c in zip(bt, bc, strict=True)]
+        types = [b if f else c for f, b, c in zip(body, bt, ct, strict=True)]
+        codes = [b if f else c for f, b, c in zip(body, bc, cc, strict=True)]
+        raw_messages = [b if f else c for f, b, c in zip(body, bm, cm, strict=True)]
     scrubbed: dict[str, str] = {}
     messages = [
         (scrubbed[m] if m in scrubbed else scrubbed.setdefault(m, scrub(m)))
@@ -372,13 +383,15 @@ def job_values(
     paths = [path_of_url(u) for u in _column(raw, "request.url", n)]
     statuses = _column(raw, "status", n)
     types, codes, messages = _errors(raw, n)
-    completed = _first(
-        _column(raw, "client.completed_at", n),
-        [
-            u if s in _TERMINAL else None
-            for u, s in zip(_column(raw, "updated_at", n), statuses, strict=True)
-        ],
-    )
+    completed = list(_column(raw, "client.completed_at", n))
+    if completed.count(None):  # GET /jobs JSON: a finished job's updated_at
+        completed = _first(
+            completed,
+            [
+                u if s in _TERMINAL else None
+                for u, s in zip(_column(raw, "updated_at", n), statuses, strict=True)
+            ],
+        )
     core: dict[str, Sequence[Any] | None] = {
         "job_id": raw["id"],
         "status": raw["status"],
