@@ -27,6 +27,8 @@ def test_the_benchmark_prints_every_method_with_time_speed_up_and_memory() -> No
         assert speed_up.endswith("x") or speed_up == "-"
         assert float(peak_mb) >= 0
     assert "jobs frame vs json_normalize with the same dtypes" in out
+    stages = [line for line in out.splitlines() if line.startswith("jobs frame stages:")]
+    assert len(stages) == 1 and "5x needs <=" in stages[0] and "floor" in stages[0]
     objects = [line for line in out.splitlines() if line.startswith("Job objects:")]
     assert len(objects) == 3  # through _snapshot(), through to_dict(), from dicts
     assert all("300 x 51" in row for row in objects)
