@@ -3,102 +3,35 @@ accepted job finishes, none vanishes, and the client's batch completes after the
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from batch_helpers import client_for, customer_id, document_numbers, invoices
 
-from rutter_nb.sandbox import Sandbox
-
+from .remote import Remote, ServerProcess, free_port
 from .support import Row, all_jobs, record, server_errors, sized, terminal_jobs
 
 pytestmark = [pytest.mark.reliability, pytest.mark.slow]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class ServerProcess:
-    """`rutter-nb sandbox` in its own process, so that it can be SIGKILLed and restarted."""
-
-    def __init__(self, db: Path, port: int) -> None:
-        self.db, self.port = db, port
-        self.proc: subprocess.Popen[str] | None = None
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "rutter_nb.cli",
-                "sandbox",
-                "--port",
-                str(self.port),
-                "--db",
-                str(self.db),
-                "--job-duration",
-                "0.5:2",
-                "--seed",
-                "4",
-                "--rate-limit",
-                "100000/10",
-                "--platform-rate",
-                "100000/1",
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        assert "listening on" in line, line + (self.proc.stderr.read() if self.proc.stderr else "")
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=30)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
-class _Remote(Sandbox):
-    """A `Sandbox` handle for a server running elsewhere: URL and credentials only."""
-
-    def __init__(self, port: int) -> None:
-        super().__init__(port=port)
-        self._port = port
-
-    def stats(self) -> dict[str, object]:  # type: ignore[override]
-        reply = httpx.get(
-            self.url + "/_sandbox/stats", auth=(self.client_id, self.client_secret), timeout=30
-        )
-        reply.raise_for_status()
-        data: dict[str, object] = reply.json()
-        return data
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[ServerProcess]:
-    srv = ServerProcess(tmp_path / "crash.sqlite3", _free_port())
+    srv = ServerProcess(
+        tmp_path / "crash.sqlite3",
+        free_port(),
+        [
+            "--job-duration",
+            "0.5:2",
+            "--seed",
+            "4",
+            "--rate-limit",
+            "100000/10",
+            "--platform-rate",
+            "100000/1",
+        ],
+    )
     srv.start()
     yield srv
     srv.stop()
@@ -106,7 +39,7 @@ def server(tmp_path: Path) -> Iterator[ServerProcess]:
 
 def test_batch_survives_a_sandbox_sigkill_and_restart(server: ServerProcess) -> None:
     n = sized(60, 400)
-    remote = _Remote(server.port)
+    remote = Remote(server.port)
     reqs = invoices(customer_id(remote), n, "CRASH")
     with client_for(remote) as client:
         batch = client.send_many(reqs, "async", rate_limit="40/1s", concurrency=8)
