@@ -118,6 +118,8 @@ def run_notebooks(names: Sequence[str], out_dir: Path) -> list[dict[str, Any]]:
             nb,
             timeout=300,
             store_widget_state=True,
+            # ipykernel warns that its loopback TCP is unencrypted; the demo output stays clean
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
             resources={"metadata": {"path": str(root)}},
         )
         runner.execute()
