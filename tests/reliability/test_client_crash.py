@@ -61,10 +61,10 @@ POINTS: dict[str, tuple[dict[str, object], Callable[[dict[str, int], dict, int],
         lambda c, s, n: sum(c.values()) == n and all_jobs(s) >= 4 and c["accepted"] == 0,
     ),
     "mid-batch": ({}, lambda c, s, n: n // 2 <= c["accepted"] + c["done"] < n),
-    # all accepted, jobs still running: the child is only polling
+    # every request accepted, most jobs still running: the child is only polling
     "during polling": (
-        {"job_duration": (4.0, 6.0)},
-        lambda c, s, n: c["accepted"] == n and c["done"] == 0,
+        {"job_duration": (6.0, 10.0)},
+        lambda c, s, n: c["unsent"] == 0 and c["accepted"] >= n // 2,
     ),
 }
 
