@@ -156,7 +156,9 @@ def test_hostile_deliveries_during_a_webhook_batch_change_nothing(sandbox: Sandb
 def test_arbitrary_signatures_are_refused(body: bytes, signature: str | None) -> None:
     receiver = _shared_receiver()
     before = receiver.stats()
+    # what an HTTP header can carry: printable ASCII, no surrounding whitespace
     sig = None if signature is None else "".join(c for c in signature if 0x20 <= ord(c) < 0x7F)
+    sig = None if sig is None else sig.strip()
     status = _post(_http(), receiver.url, body, sig)
     assert status == 401
     after = receiver.stats()
