@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(f"Reliability figures ({'small' if args.small else 'full'} size, {elapsed:.0f} s):")
     print(table(rows, args.markdown) if rows else "(no rows: did the scenarios run?)")
-    bad = [r for r in rows if any(int(r[k]) for k in ("lost", "duplicated", "leaked"))]  # type: ignore[call-overload]
+    bad = [r for r in rows if any(int(str(r[k])) for k in ("lost", "duplicated", "leaked"))]
     if bad:
         print(f"\n{len(bad)} scenario(s) lost, duplicated or leaked something.")
     if code != 0:

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -79,10 +80,10 @@ class Remote(Sandbox):
         super().__init__(port=port)
         self._port = port
 
-    def stats(self) -> dict[str, object]:  # type: ignore[override]
+    def stats(self) -> dict[str, Any]:
         reply = httpx.get(
             self.url + "/_sandbox/stats", auth=(self.client_id, self.client_secret), timeout=30
         )
         reply.raise_for_status()
-        data: dict[str, object] = reply.json()
+        data: dict[str, Any] = reply.json()
         return data

@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from batch_helpers import client_for, customer_id, document_numbers
@@ -53,7 +54,9 @@ def _planned(path: Path, n: int) -> bool:
 
 
 # point -> (sandbox settings, when to kill: f(journal counts, sandbox stats, n) -> bool)
-POINTS: dict[str, tuple[dict[str, object], Callable[[dict[str, int], dict, int], bool]]] = {
+POINTS: dict[
+    str, tuple[dict[str, object], Callable[[dict[str, int], dict[str, Any], int], bool]]
+] = {
     # every reply held back: jobs are stored at the server, none acknowledged to the client
     "before any accept": (
         {"faults": {"slow": 1.0}, "slow_seconds": 60.0},

@@ -140,7 +140,8 @@ def replies(draw: st.DrawFn) -> bytes:
         headers.append(("Transfer-Encoding", "chunked"))
     headers.append(("Connection", "close"))
     lines = b"".join(f"{k}: {v}\r\n".encode() for k, v in headers)
-    return head + lines + b"\r\n" + body
+    out: bytes = head + lines + b"\r\n" + body
+    return out
 
 
 @pytest.fixture(scope="module")

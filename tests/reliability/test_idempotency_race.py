@@ -58,7 +58,8 @@ async def _race(sb: Sandbox, key: str, bodies: list[dict[str, Any]]) -> list[htt
 
 
 def _job_id(reply: httpx.Response) -> str | None:
-    return reply.headers.get("X-Rutter-Job-ID")
+    job_id: str | None = reply.headers.get("X-Rutter-Job-ID")
+    return job_id
 
 
 def _wait_terminal(sb: Sandbox, jobs: int, timeout: float = 60.0) -> dict[str, Any]:
