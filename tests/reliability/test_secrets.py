@@ -144,6 +144,8 @@ def test_canary_credentials_appear_nowhere(
     with client, Receiver(SECRET) as receiver:
         reqs = invoices(customer_id(sb), 12, "CANARY")
         reqs.insert(3, rutter_nb.request("POST", "/accounting/invoices", body={"invoice": {}}))
+        # an unknown customer: accepted, then a failed job (450), whatever failure_rate draws
+        reqs += invoices("00000000-0000-4000-8000-00000000dead", 1, "CANARY-FAIL")
         batch = client.send_many(reqs, "async", journal=journal, webhooks=receiver)
         batch.wait(timeout=120)
         # forged and unsigned deliveries make the receiver log its refusals
