@@ -54,7 +54,7 @@ def test_soak_keeps_memory_and_descriptors_flat(server: ServerProcess) -> None:
     assert server.proc is not None
     me, sandbox = psutil.Process(), psutil.Process(server.proc.pid)
     client_samples, server_samples = [], []
-    lost = duplicated = requests = rounds = 0
+    lost = duplicated = requests = rounds = throttled = 0
     started = time.monotonic()
     while time.monotonic() - started < seconds:
         jobs_before = rounds * ROUND
@@ -62,10 +62,13 @@ def test_soak_keeps_memory_and_descriptors_flat(server: ServerProcess) -> None:
         assert out.batch.rejected == [] and out.lost == 0 and out.duplicated == 0
         lost, duplicated = lost + out.lost, duplicated + out.duplicated
         requests += out.batch.stats()["requests"]
+        throttled += out.batch.stats()["throttled"]
         rounds += 1
         client_samples.append(_sample(me))
         server_samples.append(_sample(sandbox))
     assert rounds >= 3
+    faults = out.stats["faults"]
+    assert set(faults) == set(FAULTS) and out.server_errors > 0  # the chaos really happened
 
     def flat(samples: list[tuple[float, int]], name: str) -> str:
         third = max(1, len(samples) // 3)
@@ -80,6 +83,9 @@ def test_soak_keeps_memory_and_descriptors_flat(server: ServerProcess) -> None:
 
     notes = f"{rounds} batches of {ROUND} in {time.monotonic() - started:.0f} s; " + "; ".join(
         [flat(client_samples, "client"), flat(server_samples, "sandbox")]
+    )
+    notes += f"; {throttled} x 429; faults " + ", ".join(
+        f"{k} {v}" for k, v in sorted(faults.items())
     )
     errors_5xx = out.server_errors  # cumulative at the server: the injected faults
     record(Row("2s soak (chaos, repeated)", requests, lost, duplicated, 0, errors_5xx, notes))
