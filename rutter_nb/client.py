@@ -17,6 +17,7 @@ import os
 import threading
 import time
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Self
 
@@ -45,7 +46,7 @@ __all__ = ["AsyncClient", "Client", "connect"]
 _log = get_logger("rutter_nb.client")
 
 
-class _Base:
+class _Base(ABC):
     """Settings, policies and the logic both clients share (no I/O here)."""
 
     def __init__(
@@ -105,11 +106,13 @@ class _Base:
             f"client_id={s.client_id!r}, access_token={token})"
         )
 
+    @abstractmethod
     def fetch_job(self, job_id: str, *, timeout: float | None = None) -> JobState:
-        raise NotImplementedError
+        """One read of ``GET /jobs/:id`` (what a Job polls through)."""
 
+    @abstractmethod
     async def afetch_job(self, job_id: str, *, timeout: float | None = None) -> JobState:
-        raise NotImplementedError
+        """The same read, awaitable."""
 
     def _plan(
         self, request: ApiRequest, response_mode: str | None, idempotency_key: str | None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -29,7 +30,7 @@ def _filter(bundle: dict[str, Any], include: Any, exclude: Any) -> dict[str, Any
     return bundle
 
 
-class LiveView:
+class LiveView(ABC):
     """Base of :class:`JobView` and :class:`BatchBoard`; subclasses draw, this decides when."""
 
     widget: Any
@@ -49,16 +50,19 @@ class LiveView:
         """How many times this view has redrawn its widgets (for tests and benchmarks)."""
 
     # -- for subclasses -------------------------------------------------------------------
+    @abstractmethod
     def _version(self) -> int:
-        raise NotImplementedError
+        """A number that changes whenever the source changed (cheap to read)."""
 
+    @abstractmethod
     def _is_final(self) -> bool:
-        raise NotImplementedError
+        """True when the source can change no more."""
 
+    @abstractmethod
     def _render(self) -> None:
-        raise NotImplementedError
+        """Redraw the widgets from the source's current state."""
 
-    def _release(self) -> None:
+    def _release(self) -> None:  # noqa: B027 (an optional hook: nothing to release by default)
         """Stop listening to the source (called once, when final or stopped)."""
 
     def to_html(self) -> str:
