@@ -65,13 +65,13 @@ class LiveView(ABC):
     def _release(self) -> None:  # noqa: B027 (an optional hook: nothing to release by default)
         """Stop listening to the source (called once, when final or stopped)."""
 
+    @abstractmethod
     def to_html(self) -> str:
         """The static HTML snapshot (what nbconvert and GitHub show)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def text(self) -> str:
         """The one-line plain-text summary."""
-        raise NotImplementedError
 
     # -- the loop -------------------------------------------------------------------------
     def _start(self) -> None:
