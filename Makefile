@@ -6,8 +6,9 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo test lint types unit lab bench reliability clean
 
-# (Re)install when the venv is missing or pyproject.toml is newer than the last install.
-$(STAMP): pyproject.toml
+# (Re)install when the venv is missing or pyproject.toml (or the C reader, which the
+# editable install compiles in place) is newer than the last install.
+$(STAMP): pyproject.toml rutter_nb/frames/_reader.c
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'

@@ -20,6 +20,9 @@ column as raw text/objects while ours also types them (floats, datetimes, catego
 column is measured with that extra work on our side only; a further row gives
 json_normalize the same dtypes (``pd.to_datetime``/``pd.to_numeric``/``astype``).
 
+Ours runs twice: with the C reader (``rutter_nb/frames/_reader.c``, compiled at install
+when a C compiler is there) and with the Python reader it falls back to otherwise.
+
 A last section reads real ``rutter_nb.jobs.Job`` objects (20,000, or N if fewer: the same
 kind of invoice jobs built with ``Job(...)``, no server, ``sample_job_objects``): the jobs
 frame of the objects (read through ``Job._snapshot()``) against the frame of their
@@ -46,7 +49,7 @@ from typing import Any
 
 import pandas as pd
 
-from rutter_nb.frames import jobs_frame, records_frame, sample_jobs
+from rutter_nb.frames import _native, jobs_frame, records_frame, sample_jobs
 from rutter_nb.frames.sample import sample_job_objects
 from rutter_nb.jobs import Job
 
@@ -88,6 +91,19 @@ def ours_jobs(jobs: list[dict[str, Any]]) -> pd.DataFrame:
 
 def ours_jobs_all_entities(jobs: list[dict[str, Any]]) -> pd.DataFrame:
     return jobs_frame(jobs)
+
+
+def python_reader(build: Callable[[list[dict[str, Any]]], pd.DataFrame]) -> Any:
+    """``build`` with the frames' C reader switched off (the Python reader reads)."""
+
+    def run(jobs: list[dict[str, Any]]) -> pd.DataFrame:
+        compiled, _native._reader = _native._reader, None
+        try:
+            return build(jobs)
+        finally:
+            _native._reader = compiled
+
+    return run
 
 
 def normalize_jobs(jobs: list[dict[str, Any]]) -> pd.DataFrame:
@@ -143,14 +159,20 @@ METHODS: dict[str, Callable[[list[dict[str, Any]]], pd.DataFrame]] = {
     "jobs frame: pd.json_normalize (fast path)": normalize_jobs,
     "jobs frame: pd.json_normalize + the same dtypes": normalize_jobs_typed,
     "jobs frame: rutter_nb, all 4 entities": ours_jobs_all_entities,
+    "jobs frame: rutter_nb, Python reader": python_reader(ours_jobs),
     "line items: rutter_nb.records_frame": ours_lines,
+    "line items: rutter_nb, Python reader": python_reader(ours_lines),
     "line items: pd.json_normalize (record_path/meta)": normalize_lines,
 }
+_JOBS_BASE = "jobs frame: pd.json_normalize (fast path)"
+_LINES_BASE = "line items: pd.json_normalize (record_path/meta)"
 BASELINE = {
-    "jobs frame: rutter_nb.jobs_frame": "jobs frame: pd.json_normalize (fast path)",
-    "jobs frame: rutter_nb, all 4 entities": "jobs frame: pd.json_normalize (fast path)",
-    "jobs frame: pd.json_normalize + the same dtypes": "jobs frame: pd.json_normalize (fast path)",
-    "line items: rutter_nb.records_frame": "line items: pd.json_normalize (record_path/meta)",
+    "jobs frame: rutter_nb.jobs_frame": _JOBS_BASE,
+    "jobs frame: rutter_nb, all 4 entities": _JOBS_BASE,
+    "jobs frame: pd.json_normalize + the same dtypes": _JOBS_BASE,
+    "jobs frame: rutter_nb, Python reader": _JOBS_BASE,
+    "line items: rutter_nb.records_frame": _LINES_BASE,
+    "line items: rutter_nb, Python reader": _LINES_BASE,
 }
 
 
@@ -236,10 +258,11 @@ def main() -> None:
 
     start = time.perf_counter()
     jobs = sample_jobs(args.jobs, line_items=5, failure_rate=0.1, seed=2026)
+    reader = "C (rutter_nb/frames/_reader.c)" if _native.available() else "Python only"
     print(
         f"{args.jobs:,} invoice jobs (5 line items, 10% failures) generated in "
         f"{time.perf_counter() - start:.1f} s; pandas {pd.__version__}, Python "
-        f"{sys.version.split()[0]}"
+        f"{sys.version.split()[0]}; frames reader: {reader}"
     )
     for method in METHODS:  # warm imports and caches, outside the timings
         METHODS[method](jobs[:50])
@@ -316,10 +339,10 @@ def _stages(jobs: list[dict[str, Any]], repeat: int, baseline: float) -> None:
     total = best(lambda: jobs_frame(jobs, entities="invoice"))
     floor = best(lambda: _floor_read(jobs))
     print(
-        f"jobs frame stages: read {read:.2f} s (job_dicts + generated reader + derived job "
-        f"columns), typing + DataFrame {max(total - read, 0):.2f} s, total {total:.2f} s; "
-        f"5x needs <= {baseline / 5:.2f} s; floor of any pure-Python read (each object's "
-        f"values copied once, no columns) {floor:.2f} s"
+        f"jobs frame stages: read {read:.2f} s (job_dicts + reader + derived job columns), "
+        f"typing + DataFrame {max(total - read, 0):.2f} s, total {total:.2f} s; 5x needs <= "
+        f"{baseline / 5:.2f} s; floor of any pure-Python read (each object's values copied "
+        f"once, no columns) {floor:.2f} s"
     )
 
 

@@ -1,4 +1,7 @@
-"""jobs_frame, records_frame, errors_frame and to_frames on job dicts and webhook payloads."""
+"""jobs_frame, records_frame, errors_frame and to_frames on job dicts and webhook payloads.
+
+Every test runs twice: with the C reader and with the Python reader (``reader`` fixture).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from frames_readers import use_reader
 
 from rutter_nb.frames import (
     errors_frame,
@@ -49,6 +53,12 @@ def job(
 
 def invoice_body(**fields: Any) -> dict[str, Any]:
     return {"response_mode": "async", "invoice": {"customer_id": "cus_1", **fields}}
+
+
+@pytest.fixture(autouse=True, params=["c", "python"])
+def reader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    use_reader(request.param, monkeypatch)
+    return str(request.param)
 
 
 # --- schema stability -------------------------------------------------------------------
@@ -329,6 +339,23 @@ def test_values_of_the_wrong_type_become_missing() -> None:
     assert pd.isna(row["response.invoice.created_at"])
     assert pd.isna(row["polls"]) and pd.isna(row["sync"]) and np.isnan(row["duration_s"])
     assert row["attempts"] == 2
+
+
+def test_text_numbers_and_statuses_that_cannot_be_stored_give_no_exception() -> None:
+    odd = job(
+        "j",
+        "\ud800",  # a lone surrogate: UTF-8 (so Arrow) cannot hold it
+        request_body=invoice_body(memo="a\ud800b", customer_id=10**5000),
+        response={"http_status": 200, "body": {"invoice": {"total_amount": 10**400}}},
+    )
+    listed = job("k", ["not", "hashable"])  # type: ignore[arg-type]
+
+    frame = jobs_frame([odd, listed], entities="invoice")
+
+    assert frame.loc[0, "request.invoice.memo"] == "a\ufffdb"
+    assert frame.loc[0, "status"] == "\ufffd" and pd.isna(frame.loc[1, "status"])
+    assert pd.isna(frame.loc[0, "request.invoice.customer_id"])
+    assert np.isnan(frame.loc[0, "response.invoice.total_amount"])
 
 
 def test_huge_bodies_are_kept_without_error() -> None:

@@ -36,7 +36,7 @@ from rutter_nb.frames._schema import KNOWN_STATUSES, Kind
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["all_missing", "string_dtype", "to_array"]
+__all__ = ["all_missing", "datetimes_from_arrow", "string_dtype", "to_array"]
 
 
 def string_dtype() -> pd.StringDtype:
@@ -64,14 +64,29 @@ def _to_str(values: Sequence[Any]) -> Any:
             return pd.array(pa.array(values, type=pa.string()), dtype=dtype)
         except (pa.ArrowException, TypeError, ValueError):
             pass
-    if not all(type(v) is str or v is None for v in values):
-        values = [
-            v
-            if type(v) is str
-            else (str(v) if isinstance(v, int | float) and not isinstance(v, bool) else None)
-            for v in values
-        ]
+    if _arrow_strings(dtype) or not all(type(v) is str or v is None for v in values):
+        values = [_as_text(v) for v in values]
     return pd.array(_object_array(values), dtype=dtype)
+
+
+def _as_text(value: Any) -> str | None:
+    """A text cell: text as it is, a number written out, anything else missing.
+
+    Lone surrogates (which UTF-8, hence Arrow, cannot hold) become U+FFFD, and an integer
+    too long to write out becomes missing, rather than either raising.
+    """
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+        return str(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            return str(value)
+        except ValueError:  # more digits than sys.get_int_max_str_digits() allows
+            return None
+    return None
 
 
 def _arrow_strings(dtype: pd.StringDtype) -> bool:
@@ -87,13 +102,23 @@ def _to_float(values: Sequence[Any]) -> Any:
     try:
         if not any(type(v) is bool for v in values):  # numpy would read True as 1.0
             return np.array(values, dtype=np.float64)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         pass
-    cleaned = [
-        v if isinstance(v, str | int | float) and not isinstance(v, bool) else None for v in values
-    ]
+    cleaned = [_numeric(v) for v in values]
     series = pd.Series(_object_array(cleaned), dtype=object)
     return pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64)
+
+
+def _numeric(value: Any) -> Any:
+    """Text or a number that fits a float, for ``pd.to_numeric``; anything else None."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return None
+    if isinstance(value, int):
+        try:
+            float(value)
+        except OverflowError:  # beyond the largest float: missing, like unparsable text
+            return None
+    return value
 
 
 def _to_int(values: Sequence[Any]) -> Any:
@@ -137,6 +162,19 @@ def _arrow_cast(values: Sequence[Any], target: str) -> Any:
         return None
 
 
+def datetimes_from_arrow(strings: Any) -> Any:
+    """The tz-aware datetimes of an Arrow text array, or None if a value does not parse."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        parsed = pc.cast(strings, pa.timestamp("us", tz="UTC"))
+    except (pa.ArrowException, TypeError, ValueError):
+        return None
+    return pd.Series(parsed.to_pandas()).dt.as_unit("us").array
+
+
 def _to_datetime(values: Sequence[Any]) -> Any:
     import pandas as pd
 
@@ -155,8 +193,10 @@ def _to_status(values: Sequence[Any]) -> Any:
         distinct = set(values)
     except TypeError:  # an unhashable value (a dict, a list): clean first
         distinct = None
-    if distinct is None or not all(type(v) is str or v is None for v in distinct):
-        values = [v if type(v) is str else None for v in values]
+    if distinct is None or not all(
+        v is None or (type(v) is str and v == _as_text(v)) for v in distinct
+    ):
+        values = [_as_text(v) if type(v) is str else None for v in values]
         distinct = set(values)
     extra = sorted(distinct - set(KNOWN_STATUSES) - {None})
     categories = [*KNOWN_STATUSES, *extra]

@@ -9,11 +9,12 @@ after one union of keys.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from rutter_nb.frames import _native
 from rutter_nb.frames._columns import all_missing, to_array
-from rutter_nb.frames._schema import ENTITY_BODIES, Kind, Tree
+from rutter_nb.frames._schema import ENTITY_BODIES, Kind, Tree, leaves
 from rutter_nb.frames._source import EMPTY
 from rutter_nb.redact import is_secret_key, scrub
 
@@ -54,15 +55,6 @@ def dicts_at(rows: Sequence[dict[str, Any]], *keys: str) -> list[dict[str, Any]]
     for key in keys:
         out = _dicts([r.get(key) for r in out])
     return out
-
-
-def leaves(tree: Tree, prefix: str = "") -> Iterator[tuple[str, Kind]]:
-    """Every declared leaf of a tree as (dotted name, kind), in declaration order."""
-    for name, sub in tree.items():
-        if isinstance(sub, dict):
-            yield from leaves(sub, f"{prefix}{name}.")
-        else:
-            yield f"{prefix}{name}", sub
 
 
 def _emit(
@@ -122,17 +114,28 @@ def gather(
     prefix: str,
     raw: Raw,
     objects: dict[str, list[dict[str, Any]]] | None = None,
+    kinds: dict[str, Kind] | None = None,
+    money: str = "float",
 ) -> None:
     """Read every declared leaf of ``tree`` from ``rows`` into ``raw`` (dotted name -> values).
 
     Rows (and nested values) that are not dicts read as empty. A tree that no row has
     costs one ``count``: its leaves are recorded as None (all missing). ``objects``
-    collects the per-row request and response bodies, for callers that need them.
+    collects the per-row request and response bodies, for callers that need them. Leaves
+    named in ``kinds`` (dotted, relative to ``tree``) may come back already typed, as
+    ``Ready`` arrays, when the C reader is there (``_native``).
     """
     n = len(rows)
     if n == 0 or rows.count(EMPTY) == n:
         for name, _kind in leaves(tree, prefix):
             raw[name] = None
+        return
+    if kinds and type(rows) is list and _native.available():
+        keep = _KEEP_OBJECTS if objects is not None else frozenset()
+        found, kept = _native.read(rows, tree, kinds, money, keep, EMPTY)
+        raw.update((prefix + name, values) for name, values in found.items())
+        if objects is not None:
+            objects.update((prefix + name, bodies) for name, bodies in kept.items())
         return
     extract, names, objs = _compile(tree)
     columns, dicts = extract(rows)
@@ -145,6 +148,8 @@ def gather(
 
 def typed(values: Sequence[Any] | None, n: int, kind: Kind, money: str) -> Any:
     """The typed array of one gathered column (None means: missing in every row)."""
+    if isinstance(values, _native.Ready):
+        return values.array
     if values is None or (n and values[0] is None and values.count(None) == n):
         return all_missing(n, kind, money=money)
     return to_array(values, kind, money=money)
@@ -158,7 +163,8 @@ def walk(rows: Sequence[dict[str, Any]], tree: Tree, prefix: str, money: str, ou
     """
     raw: Raw = {}
     present = set().union(*rows)
-    gather(rows, {k: v for k, v in tree.items() if k in present}, prefix, raw)
+    found = {k: v for k, v in tree.items() if k in present}
+    gather(rows, found, prefix, raw, kinds=dict(leaves(found)), money=money)
     n = len(rows)
     for name, kind in leaves(tree, prefix):
         out[name] = typed(raw.get(name), n, kind, money)
@@ -368,18 +374,46 @@ def _modes_of(raw: Raw, n: int) -> list[Any]:
     return modes
 
 
+_TYPED_CORE: dict[str, Kind] = {
+    "id": "str",
+    "request.method": "str",
+    "request.idempotency_key": "str",
+    "client.sync": "bool",
+    "client.replayed": "bool",
+    "client.polls": "int",
+    "client.attempts": "int",
+}
+"""Raw fields that are job columns as they are (not combined with others): typed in C."""
+
+
+def _body_kinds(entities: Sequence[str]) -> dict[str, Kind]:
+    kinds: dict[str, Kind] = {}
+    for entity in entities:
+        for side, tree in zip(("request", "response"), ENTITY_BODIES[entity], strict=True):
+            kinds.update(leaves(tree, f"{side}.body.{entity}."))
+    return kinds
+
+
 def job_values(
-    jobs: Sequence[dict[str, Any]], entities: Sequence[str]
-) -> tuple[dict[str, Sequence[Any] | None], Raw, dict[str, list[dict[str, Any]]]]:
+    jobs: Sequence[dict[str, Any]],
+    entities: Sequence[str],
+    money: str = "float",
+    typed_core: bool = False,
+) -> tuple[dict[str, Any], Raw, dict[str, list[dict[str, Any]]]]:
     """Raw values of the job-level columns, the raw gathered leaves and the body objects.
 
     Body leaves of an entity that no job has are absent from the raw values (callers read
-    them with ``raw.get``, i.e. as missing).
+    them with ``raw.get``, i.e. as missing). Body leaves, and with ``typed_core`` the job
+    columns taken as they are (``_TYPED_CORE``), may come back typed (``Ready``).
     """
     n = len(jobs)
     raw: Raw = {}
     objects: dict[str, list[dict[str, Any]]] = {}
-    gather(jobs, _job_tree(_present(jobs, entities)), "", raw, objects)
+    present = _present(jobs, entities)
+    kinds = _body_kinds(present)
+    if typed_core:
+        kinds.update(_TYPED_CORE)
+    gather(jobs, _job_tree(present), "", raw, objects, kinds, money)
     paths = [path_of_url(u) for u in _column(raw, "request.url", n)]
     statuses = _column(raw, "status", n)
     types, codes, messages = _errors(raw, n)
@@ -388,7 +422,7 @@ def job_values(
         completed = _first(
             completed,
             [
-                u if s in _TERMINAL else None
+                u if type(s) is str and s in _TERMINAL else None
                 for u, s in zip(_column(raw, "updated_at", n), statuses, strict=True)
             ],
         )

@@ -10,6 +10,7 @@ numbers in 2024-08-31, and the ``money`` kind accepts both.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Literal, TypeAlias
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "LIST_ELEMENTS",
     "Kind",
     "Tree",
+    "leaves",
 ]
 
 Kind: TypeAlias = Literal[
@@ -265,3 +267,12 @@ LIST_ELEMENTS: dict[str, Tree] = {
     "subsidiaries": {"id": "str", "primary": "bool"},
 }
 """A declared list field's name to the fields of its elements (for ``records_frame``)."""
+
+
+def leaves(tree: Tree, prefix: str = "") -> Iterator[tuple[str, Kind]]:
+    """Every declared leaf of a tree as (dotted name, kind), in declaration order."""
+    for name, sub in tree.items():
+        if isinstance(sub, dict):
+            yield from leaves(sub, f"{prefix}{name}.")
+        else:
+            yield f"{prefix}{name}", sub

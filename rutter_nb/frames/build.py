@@ -91,7 +91,7 @@ def _columns(
 ) -> Columns:
     """The typed columns ``spec`` then the flattened bodies of ``sides`` for ``entities``."""
     n = len(jobs)
-    core, raw, objects = job_values(jobs, entities)
+    core, raw, objects = job_values(jobs, entities, money, typed_core=True)
     if source is not None:
         core["source"] = source
     out: Columns = {name: typed(core[name], n, kind, money) for name, kind in spec}
