@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 
 # (Re)install when the venv is missing or pyproject.toml (or the C reader, which the
 # editable install compiles in place) is newer than the last install.
-$(STAMP): pyproject.toml rutter_nb/frames/_reader.c
+$(STAMP): pyproject.toml setup.py rutter_nb/frames/_reader.c
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
