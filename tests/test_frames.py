@@ -24,6 +24,7 @@ from rutter_nb.frames import (
     sample_jobs,
     to_frames,
 )
+from rutter_nb.frames._columns import string_dtype
 from rutter_nb.frames._schema import CORE_COLUMNS, KNOWN_STATUSES
 
 URL = "https://sandbox.rutterapi.com/versioned/accounting/invoices"
@@ -352,7 +353,9 @@ def test_text_numbers_and_statuses_that_cannot_be_stored_give_no_exception() -> 
 
     frame = jobs_frame([odd, listed], entities="invoice")
 
-    assert frame.loc[0, "request.invoice.memo"] == "a\ufffdb"
+    # Arrow-backed text (pandas 3) cannot hold the surrogate; pandas 2's object text can
+    arrow = string_dtype().storage == "pyarrow"
+    assert frame.loc[0, "request.invoice.memo"] == "a" + ("\ufffd" if arrow else chr(0xD800)) + "b"
     assert frame.loc[0, "status"] == "\ufffd" and pd.isna(frame.loc[1, "status"])
     assert pd.isna(frame.loc[0, "request.invoice.customer_id"])
     assert np.isnan(frame.loc[0, "response.invoice.total_amount"])
