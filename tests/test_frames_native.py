@@ -73,6 +73,11 @@ def test_jobs_frame_is_read_by_the_c_reader(monkeypatch: pytest.MonkeyPatch) -> 
     records_frame(sample_jobs(30, seed=1), "request.invoice.line_items")
 
     assert calls == [30, 150]
+    calls.clear()
+
+    jobs_frame(sample_jobs(30, seed=1))  # every entity: first, which ones are present
+
+    assert calls == [30, 30]
 
 
 @pytest.mark.parametrize("version", ["2023-03-14", "2024-08-31"])
@@ -217,7 +222,7 @@ def test_each_mode_fills_its_buffers() -> None:
 
     validity, offsets, data, nulls = s
     assert (bytes(validity)[0] & 0b111, nulls, data) == (0b001, 2, b"ab")
-    assert np.frombuffer(offsets, dtype=np.int32).tolist() == [0, 2, 2, 2]
+    assert np.frombuffer(offsets, dtype=np.int64).tolist() == [0, 2, 2, 2]
     assert np.frombuffer(f, dtype=np.float64)[:2].tolist() == [1.5, 3.0]
     assert np.frombuffer(m, dtype=np.float64)[:2].tolist() == [2.25, 4.0]
     assert np.isnan(np.frombuffer(f, dtype=np.float64)[2])

@@ -61,7 +61,7 @@ def _to_str(values: Sequence[Any]) -> Any:
         import pyarrow as pa
 
         try:  # C speed when every value is text or None, the usual case
-            return pd.array(pa.array(values, type=pa.string()), dtype=dtype)
+            return pd.array(pa.array(values, type=pa.large_string()), dtype=dtype)
         except (pa.ArrowException, TypeError, ValueError):
             pass
     if _arrow_strings(dtype) or not all(type(v) is str or v is None for v in values):
@@ -100,7 +100,7 @@ def _to_float(values: Sequence[Any]) -> Any:
     if parsed_by_arrow is not None:  # decimal strings (2023-03-14 money)
         return parsed_by_arrow.to_numpy(zero_copy_only=False)
     try:
-        if not any(type(v) is bool for v in values):  # numpy would read True as 1.0
+        if bool not in set(map(type, values)):  # numpy would read True as 1.0
             return np.array(values, dtype=np.float64)
     except (TypeError, ValueError, OverflowError):
         pass
@@ -125,7 +125,7 @@ def _to_int(values: Sequence[Any]) -> Any:
     import pandas as pd
 
     try:
-        if all(type(v) is int or v is None for v in values):
+        if set(map(type, values)) <= {int, type(None)}:
             return pd.array(values, dtype="Int64")
     except (TypeError, ValueError, OverflowError):
         pass
@@ -250,7 +250,7 @@ def all_missing(n: int, kind: Kind, *, money: str = "float") -> Any:
         if _arrow_strings(dtype):
             import pyarrow as pa
 
-            return pd.array(pa.nulls(n, pa.string()), dtype=dtype)
+            return pd.array(pa.nulls(n, pa.large_string()), dtype=dtype)
         return pd.array(np.full(n, None, dtype=object), dtype=dtype)
     if kind == "int":
         return pd.arrays.IntegerArray(np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool))

@@ -296,6 +296,9 @@ def _job_tree(entities: Sequence[str]) -> Tree:
     }
 
 
+_BODIES: Tree = {"request": {"body": {}}, "response": {"body": {}}}
+
+
 def _present(jobs: Sequence[dict[str, Any]], entities: Sequence[str]) -> Sequence[str]:
     """The entities some job's request or response body holds, when there is a choice.
 
@@ -304,8 +307,13 @@ def _present(jobs: Sequence[dict[str, Any]], entities: Sequence[str]) -> Sequenc
     """
     if len(entities) < 2:
         return entities
-    keys = set().union(*dicts_at(jobs, "request", "body"))
-    keys.update(set().union(*dicts_at(jobs, "response", "body")))
+    if type(jobs) is list and _native.available():
+        _, bodies = _native.read(jobs, _BODIES, {}, "float", _KEEP_OBJECTS, EMPTY)
+        requests, responses = bodies["request.body"], bodies["response.body"]
+    else:
+        requests, responses = dicts_at(jobs, "request", "body"), dicts_at(jobs, "response", "body")
+    keys = set().union(*requests)
+    keys.update(set().union(*responses))
     return tuple(e for e in entities if e in keys)
 
 
@@ -385,6 +393,28 @@ _TYPED_CORE: dict[str, Kind] = {
 }
 """Raw fields that are job columns as they are (not combined with others): typed in C."""
 
+_PREFERRED: dict[str, Kind] = {
+    "client.submitted_at": "datetime",
+    "client.completed_at": "datetime",
+    "client.duration": "number",
+}
+"""Raw fields that make a job column unless missing (then others fill in): typed in C,
+and used as they are when no row misses them."""
+
+
+def _gapless(raw: Raw, jobs: Sequence[Any], names: Sequence[str]) -> dict[str, Any]:
+    """The typed columns among ``names`` that no row misses; the others go back to their
+    raw values in ``raw``, for the Python rules that fill their gaps."""
+    complete: dict[str, Any] = {}
+    for name in names:
+        values = raw.get(name)
+        if isinstance(values, _native.Ready):
+            if not _native.has_missing(values.array):
+                complete[name] = values
+            else:
+                raw[name] = _native.raw_column(jobs, name, EMPTY)
+    return complete
+
 
 def _body_kinds(entities: Sequence[str]) -> dict[str, Kind]:
     kinds: dict[str, Kind] = {}
@@ -413,12 +443,16 @@ def job_values(
     kinds = _body_kinds(present)
     if typed_core:
         kinds.update(_TYPED_CORE)
+        kinds.update(_PREFERRED)
     gather(jobs, _job_tree(present), "", raw, objects, kinds, money)
+    complete = _gapless(raw, jobs, list(_PREFERRED))
     paths = [path_of_url(u) for u in _column(raw, "request.url", n)]
     statuses = _column(raw, "status", n)
     types, codes, messages = _errors(raw, n)
-    completed = list(_column(raw, "client.completed_at", n))
-    if completed.count(None):  # GET /jobs JSON: a finished job's updated_at
+    completed = complete.get("client.completed_at")
+    if completed is None:
+        completed = list(_column(raw, "client.completed_at", n))
+    if type(completed) is list and completed.count(None):  # GET /jobs JSON: updated_at
         completed = _first(
             completed,
             [
@@ -426,6 +460,12 @@ def job_values(
                 for u, s in zip(_column(raw, "updated_at", n), statuses, strict=True)
             ],
         )
+    submitted = complete.get("client.submitted_at")
+    if submitted is None:
+        submitted = _first(_column(raw, "client.submitted_at", n), _column(raw, "created_at", n))
+    duration = complete.get("client.duration")
+    if duration is None:
+        duration = _first(_column(raw, "client.duration", n), _column(raw, "client.duration_s", n))
     core: dict[str, Sequence[Any] | None] = {
         "job_id": raw["id"],
         "status": raw["status"],
@@ -438,13 +478,9 @@ def job_values(
         "entity": _entities_of(raw, objects, paths, n),
         "response_mode": _modes_of(raw, n),
         "idempotency_key": raw["request.idempotency_key"],
-        "submitted_at": _first(
-            _column(raw, "client.submitted_at", n), _column(raw, "created_at", n)
-        ),
+        "submitted_at": submitted,
         "completed_at": completed,
-        "duration_s": _first(
-            _column(raw, "client.duration", n), _column(raw, "client.duration_s", n)
-        ),
+        "duration_s": duration,
         "polls": raw["client.polls"],
         "attempts": raw["client.attempts"],
         "replayed": raw["client.replayed"],

@@ -21,7 +21,7 @@ try:
 except ImportError:  # not compiled (no C compiler at install): the Python reader reads
     _reader = None  # type: ignore[assignment]
 
-__all__ = ["Ready", "available", "read"]
+__all__ = ["Ready", "available", "has_missing", "raw_column", "read"]
 
 Spec = tuple[tuple[Any, ...], ...]
 _specs: dict[str, tuple[Spec, list[str], list[str]]] = {}
@@ -87,6 +87,13 @@ def _spec(tree: Tree, keep: frozenset[str]) -> tuple[Spec, list[str], list[str]]
     return result
 
 
+def has_missing(array: Any) -> bool:
+    """Whether a typed column has a missing value (NaN, NaT or NA)."""
+    if isinstance(array, np.ndarray):
+        return bool(np.isnan(array).any())
+    return bool(array.isna().any())
+
+
 def _mode(kind: Kind, money: str) -> bytes:
     if kind == "money":
         return b"M" if money == "float" else b"S"
@@ -99,7 +106,7 @@ def _strings(buffers: tuple[Any, Any, bytes, int], n: int) -> Any:
     validity, offsets, data, nulls = buffers
     bitmap = None if validity is None else pa.py_buffer(validity)
     return pa.Array.from_buffers(
-        pa.string(), n, [bitmap, pa.py_buffer(offsets), pa.py_buffer(data)], null_count=nulls
+        pa.large_string(), n, [bitmap, pa.py_buffer(offsets), pa.py_buffer(data)], null_count=nulls
     )
 
 
@@ -128,12 +135,14 @@ def _typed(result: Any, kind: Kind, money: str, n: int) -> Any:
     return pd.array(strings, dtype=_columns.string_dtype())
 
 
-def _column(rows: Sequence[dict[str, Any]], path: str, empty: dict[str, Any]) -> list[Any]:
-    """One leaf read in Python, by the Python reader's rules (non-dicts read as empty)."""
+def raw_column(rows: Sequence[Any], path: str, empty: dict[str, Any]) -> list[Any]:
+    """One leaf's raw values, read in Python by the Python reader's rules (rows and
+    objects that are not dicts read as empty)."""
     *parents, last = path.split(".")
+    dicts = [r if r.__class__ is dict else empty for r in rows]
     for key in parents:
-        rows = [r if r.__class__ is dict else empty for r in (row.get(key) for row in rows)]
-    return [row.get(last) for row in rows]
+        dicts = [r if r.__class__ is dict else empty for r in (d.get(key) for d in dicts)]
+    return [d.get(last) for d in dicts]
 
 
 def read(
@@ -157,8 +166,7 @@ def read(
             continue
         array = None if result is None else _typed(result, kinds[name], money, n)
         if array is None:  # a value that did not fit: the Python reader decides
-            valid = [r if r.__class__ is dict else empty for r in rows]
-            found[name] = _column(valid, name, empty)
+            found[name] = raw_column(rows, name, empty)
         else:
             found[name] = Ready(array)
     kept = dict(zip(objects, results[len(names) :], strict=True))

@@ -21,7 +21,8 @@
  *   modes: bytes, one per column: b'O' object list, b'S' text, b'F' number,
  *          b'M' money (numbers or plain decimal text), b'I' integer, b'B' boolean
  * entries:
- *   'O' -> list;  'S' -> (validity bytes | None, int32 offsets bytes, data bytes, nulls)
+ *   'O' -> list;  'S' -> (validity bytes | None, int64 offsets bytes, data bytes, nulls): Arrow's
+ *          large_string, which pandas keeps text in
  *   'F'/'M' -> float64 bytearray (NaN where missing);  'I' -> (int64 bytearray, mask)
  *   'B' -> (bool bytearray, mask);  where mask is a bytearray of 0/1, 1 = missing
  *   None -> the column gave up (see above)
@@ -43,7 +44,7 @@ typedef struct {
     PyObject *values_obj;  /* the bytearray behind values */
     char *mask;            /* I/B: uint8[n], 1 = missing */
     PyObject *mask_obj;
-    int32_t *offsets;      /* S: n + 1 */
+    int64_t *offsets;      /* S: n + 1 */
     PyObject *offsets_obj;
     uint8_t *validity;     /* S: bitmap, 1 = valid */
     PyObject *validity_obj;
@@ -88,8 +89,8 @@ static int column_init(Column *c, char mode, Py_ssize_t n) {
         return c->values_obj == NULL || c->mask_obj == NULL ? -1 : 0;
     case 'S': {
         char *buffer;
-        c->offsets_obj = bytearray_of((n + 1) * (Py_ssize_t)sizeof(int32_t), &buffer);
-        c->offsets = (int32_t *)buffer;
+        c->offsets_obj = bytearray_of((n + 1) * (Py_ssize_t)sizeof(int64_t), &buffer);
+        c->offsets = (int64_t *)buffer;
         c->validity_obj = bytearray_of((n + 7) / 8, &buffer);
         c->validity = (uint8_t *)buffer;
         if (c->offsets_obj == NULL || c->validity_obj == NULL) {
@@ -214,7 +215,7 @@ static int column_put(Column *c, Py_ssize_t i, PyObject *value) {
         return 0;
     case 'S': {
         if (missing) {
-            c->offsets[i + 1] = (int32_t)c->data_len;
+            c->offsets[i + 1] = (int64_t)c->data_len;
             c->nulls++;
             return 0;
         }
@@ -226,10 +227,6 @@ static int column_put(Column *c, Py_ssize_t i, PyObject *value) {
         const char *text = PyUnicode_AsUTF8AndSize(value, &len);
         if (text == NULL) { /* lone surrogates: the Python reader decides */
             PyErr_Clear();
-            c->failed = 1;
-            return 0;
-        }
-        if (c->data_len + len > INT32_MAX) {
             c->failed = 1;
             return 0;
         }
@@ -248,7 +245,7 @@ static int column_put(Column *c, Py_ssize_t i, PyObject *value) {
         }
         memcpy(c->data + c->data_len, text, (size_t)len);
         c->data_len += len;
-        c->offsets[i + 1] = (int32_t)c->data_len;
+        c->offsets[i + 1] = (int64_t)c->data_len;
         c->validity[i >> 3] |= (uint8_t)(1u << (i & 7));
         return 0;
     }
