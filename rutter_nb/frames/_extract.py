@@ -5,6 +5,10 @@ lets pandas infer each column, a reader generated for the declared schema append
 field straight to its column list (one pass over the jobs, nothing allocated per job), and
 each column is then typed once. Entities and element fields that no row has are skipped
 after one union of keys.
+
+Where the optional C reader is compiled (``_native``), it reads instead and types most
+columns itself; this module's reader stays the reference for what every value means, and
+reads any column the C reader gives up on.
 """
 
 from __future__ import annotations
@@ -33,8 +37,9 @@ __all__ = [
 Columns = dict[str, Any]
 """Column name to a typed array, in column order."""
 
-Raw = dict[str, "Sequence[Any] | None"]
-"""Dotted name to the raw values of a leaf in every row (None: missing in every row)."""
+Raw = dict[str, Any]
+"""Dotted name to the raw values of a leaf in every row (None: missing in every row), or
+to a ``_native.Ready`` column the C reader already typed."""
 
 Extractor = Callable[[Sequence[dict[str, Any]]], tuple[list[list[Any]], list[list[dict[str, Any]]]]]
 _compiled: dict[str, tuple[Extractor, list[str], list[str]]] = {}
@@ -146,7 +151,7 @@ def gather(
             objects[prefix + name] = column
 
 
-def typed(values: Sequence[Any] | None, n: int, kind: Kind, money: str) -> Any:
+def typed(values: Any, n: int, kind: Kind, money: str) -> Any:
     """The typed array of one gathered column (None means: missing in every row)."""
     if isinstance(values, _native.Ready):
         return values.array
@@ -302,8 +307,9 @@ _BODIES: Tree = {"request": {"body": {}}, "response": {"body": {}}}
 def _present(jobs: Sequence[dict[str, Any]], entities: Sequence[str]) -> Sequence[str]:
     """The entities some job's request or response body holds, when there is a choice.
 
-    Two passes and two key unions cost less than reading ~90 absent fields per job (the
-    default frame declares four entities; a batch usually holds one).
+    Finding the bodies (one C pass, or two Python passes) and two key unions cost less
+    than reading ~90 absent fields per job (the default frame declares four entities; a
+    batch usually holds one).
     """
     if len(entities) < 2:
         return entities
@@ -466,7 +472,7 @@ def job_values(
     duration = complete.get("client.duration")
     if duration is None:
         duration = _first(_column(raw, "client.duration", n), _column(raw, "client.duration_s", n))
-    core: dict[str, Sequence[Any] | None] = {
+    core: dict[str, Any] = {
         "job_id": raw["id"],
         "status": raw["status"],
         "sync": raw["client.sync"],

@@ -3,9 +3,11 @@
  * Why C: building a frame of 100k jobs is bound by memory latency, not by arithmetic.
  * The pure-Python reader (rutter_nb/frames/_extract.py) puts every value in a list, which
  * touches each value object three times (incref on read, read when typed, decref when the
- * list is freed), each time a cache miss. Here each value is touched once, in row order,
- * and copied into the buffer its column's dtype needs (Arrow strings, float64, int64 and
- * bool with masks). Only "object" columns become Python lists.
+ * list is freed), each time a cache miss. Here each value is touched once and copied into
+ * the buffer its column's dtype needs (Arrow strings, float64, int64 and bool with masks);
+ * only "object" columns become Python lists. Rows are read 64 at a time, key by key, so
+ * the cache misses of different rows overlap (measured: 0.30 s instead of 0.47 s for the
+ * 100k jobs of benchmarks/bench_frames.py, against 0.53 s for the Python reader).
  *
  * The module never decides what an odd value means: a value that does not fit its
  * column's mode (an int in a text column, a bool in a number column, text that is not a
@@ -21,8 +23,9 @@
  *   modes: bytes, one per column: b'O' object list, b'S' text, b'F' number,
  *          b'M' money (numbers or plain decimal text), b'I' integer, b'B' boolean
  * entries:
- *   'O' -> list;  'S' -> (validity bytes | None, int64 offsets bytes, data bytes, nulls): Arrow's
- *          large_string, which pandas keeps text in
+ *   'O' -> list
+ *   'S' -> (validity bitmap | None, int64 offsets, UTF-8 data, null count): the buffers
+ *          of an Arrow large_string array, the type pandas keeps text in
  *   'F'/'M' -> float64 bytearray (NaN where missing);  'I' -> (int64 bytearray, mask)
  *   'B' -> (bool bytearray, mask);  where mask is a bytearray of 0/1, 1 = missing
  *   None -> the column gave up (see above)
