@@ -362,7 +362,7 @@ static int check_spec(PyObject *spec, Py_ssize_t ncolumns, int depth) {
     return 0;
 }
 
-static PyObject *read_columns(PyObject *self, PyObject *args) {
+static PyObject *read_columns(PyObject *Py_UNUSED(module), PyObject *args) {
     PyObject *rows, *spec, *empty = Py_None;
     const char *modes;
     Py_ssize_t ncolumns;
@@ -428,8 +428,11 @@ static PyMethodDef methods[] = {
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "rutter_nb.frames._reader",
-    "Declared fields of job dicts read straight into typed column buffers.", -1, methods,
+    .m_base = PyModuleDef_HEAD_INIT,
+    .m_name = "rutter_nb.frames._reader",
+    .m_doc = "Declared fields of job dicts read straight into typed column buffers.",
+    .m_size = -1,
+    .m_methods = methods,
 };
 
 PyMODINIT_FUNC PyInit__reader(void) { return PyModule_Create(&module); }
