@@ -209,6 +209,34 @@ def test_number_columns_are_writable(monkeypatch: pytest.MonkeyPatch) -> None:
 # --- the C module's own contract --------------------------------------------------------
 
 
+class Row(dict):  # type: ignore[type-arg]
+    """A dict subclass: not a plain row."""
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        [{"id": "a"}, {"id": "b"}],
+        [{"id": "a"}, {"id": "a"}],
+        [{"id": "a"}, {"id": 2}],
+        [{"id": "a"}, {"no": "id"}],
+        [{"id": "a"}, {"id": "b", "type": "JOB"}],
+        [{"id": "a"}, Row(id="b")],
+        [{"id": "a"}, "text"],
+        [{"id": f"job-{i}"} for i in range(1_000)],
+        [{"id": f"job-{i % 999}"} for i in range(1_000)],
+    ],
+)
+def test_plain_rows_agrees_with_the_python_check(
+    rows: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rutter_nb.frames._source import _plain_unique
+
+    fast, slow = both(lambda: _plain_unique(rows), monkeypatch)
+
+    assert fast is slow
+
+
 def test_each_mode_fills_its_buffers() -> None:
     reader = _native._reader
     rows: list[Any] = [
@@ -297,6 +325,11 @@ def test_reading_leaks_no_references() -> None:
         for _ in range(3):
             result = _native._reader.read_columns(rows, spec, modes, {})
             del result
+    ids = [{"id": value}, {"id": value}, {"id": "x", "type": "JOB"}]
+    for _ in range(3):
+        assert not _native._reader.plain_rows(ids, "id", "type")
+        assert _native._reader.plain_rows(ids[:1], "id", "type")
+    del ids
     gc.collect()
 
     assert (sys.getrefcount(value), sys.getrefcount(inner)) == before

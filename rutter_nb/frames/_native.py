@@ -21,7 +21,7 @@ try:
 except ImportError:  # not compiled (no C compiler at install): the Python reader reads
     _reader = None  # type: ignore[assignment]
 
-__all__ = ["Ready", "available", "has_missing", "raw_column", "read"]
+__all__ = ["Ready", "available", "has_missing", "plain_rows", "raw_column", "read"]
 
 Spec = tuple[tuple[Any, ...], ...]
 _specs: dict[str, tuple[Spec, list[str], list[str]]] = {}
@@ -85,6 +85,14 @@ def _spec(tree: Tree, keep: frozenset[str]) -> tuple[Spec, list[str], list[str]]
     if len(_specs) < 64:
         _specs[cache_key] = result
     return result
+
+
+def plain_rows(rows: list[Any]) -> bool | None:
+    """Whether every row is a job dict with a distinct text id and no webhook envelope
+    (None when the C reader is not compiled: ask the Python check)."""
+    if _reader is None:
+        return None
+    return _reader.plain_rows(rows, "id", "type")
 
 
 def has_missing(array: Any) -> bool:
