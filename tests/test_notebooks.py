@@ -91,6 +91,20 @@ def _error_outputs(nb: nbformat.NotebookNode) -> list[str]:
     return found
 
 
+def test_the_binder_install_has_the_frames_c_reader(binder_env: Path) -> None:
+    """pip's install of the checkout compiled the C reader, and the frames use it."""
+    check = "from rutter_nb.frames import _native; print(_native.available())"
+    out = subprocess.run(
+        [str(binder_env / "bin" / "python"), "-c", check],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    if out != "True" and os.environ.get("RUTTER_NB_REQUIRE_NATIVE") != "1":
+        pytest.skip("no C compiler here: the Binder-like install uses the Python reader")
+    assert out == "True"
+
+
 def test_there_are_notebooks() -> None:
     assert len(NOTEBOOKS) >= 1
 
