@@ -361,6 +361,16 @@ def test_text_numbers_and_statuses_that_cannot_be_stored_give_no_exception() -> 
     assert np.isnan(frame.loc[0, "response.invoice.total_amount"])
 
 
+@pytest.mark.filterwarnings("error")
+def test_an_integer_beyond_int64_is_missing_without_a_warning() -> None:
+    beyond = job("j", "success", response={"http_status": 2**63, "body": {}}, client={"polls": 7})
+    fine = job("k", "success", response={"http_status": 200, "body": {}})
+
+    row = jobs_frame([beyond, fine], entities="invoice").iloc[0]
+
+    assert pd.isna(row["http_status"]) and row["polls"] == 7
+
+
 def test_huge_bodies_are_kept_without_error() -> None:
     memo = "x" * 5_000_000
     lines = [{"description": f"line {i}", "total_amount": i} for i in range(20_000)]

@@ -126,7 +126,10 @@ def _to_int(values: Sequence[Any]) -> Any:
 
     try:
         if set(map(type, values)) <= {int, type(None)}:
-            return pd.array(values, dtype="Int64")
+            # an int beyond int64 fails here (then is cleaned below): numpy's cast warning
+            # on the way would only alarm the user
+            with np.errstate(invalid="ignore"):
+                return pd.array(values, dtype="Int64")
     except (TypeError, ValueError, OverflowError):
         pass
     cleaned: list[int | None] = []
