@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from rutter_nb.frames._columns import datetimes_from_arrow, string_dtype
 from rutter_nb.frames._schema import Kind, Tree, leaves
 
 try:
@@ -47,8 +48,6 @@ def available() -> bool:
     """True when the C reader is compiled and text columns are Arrow-backed."""
     if _reader is None:
         return False
-    from rutter_nb.frames._columns import string_dtype
-
     try:
         import pyarrow  # noqa: F401
     except ImportError:
@@ -122,8 +121,6 @@ def _typed(result: Any, kind: Kind, money: str, n: int) -> Any:
     """The pandas array of a column the C reader filled, or None to read it in Python."""
     import pandas as pd
 
-    from rutter_nb.frames import _columns
-
     mode = _mode(kind, money)
     if mode in (b"F", b"M"):
         return np.frombuffer(result, dtype=np.float64)
@@ -139,8 +136,8 @@ def _typed(result: Any, kind: Kind, money: str, n: int) -> Any:
         )
     strings = _strings(result, n)
     if kind == "datetime":
-        return _columns.datetimes_from_arrow(strings)
-    return pd.array(strings, dtype=_columns.string_dtype())
+        return datetimes_from_arrow(strings)
+    return pd.array(strings, dtype=string_dtype())
 
 
 def raw_column(rows: Sequence[Any], path: str, empty: dict[str, Any]) -> list[Any]:
