@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import threading
 import time
 from types import SimpleNamespace
 
@@ -49,6 +50,26 @@ def test_stop_ends_polling_and_drawing() -> None:
 
     assert job.refreshes == after and watch.stopped and watch.done
     assert watch not in active_watches()
+
+
+def test_stop_returns_only_after_a_poll_in_flight_has_landed() -> None:
+    started, release = threading.Event(), threading.Event()
+
+    class Slow(FakeJob):
+        def refresh(self) -> None:
+            started.set()
+            release.wait(10)
+            super().refresh()
+
+    job = Slow("pending")
+    watch = watch_job(job, interval=0.01, stream=io.StringIO())
+    assert started.wait(10)
+    threading.Timer(0.2, release.set).start()
+
+    watch.stop()  # the refresh is still blocked when stop() is called
+
+    assert job.refreshes == 1 and release.is_set()
+    assert watch._poller is not None and not watch._poller.is_alive()
 
 
 def test_a_kernel_interrupt_stops_every_active_watch() -> None:

@@ -27,6 +27,8 @@ from rutter_nb.widgets.terminal import TextLine
 __all__ = ["Watch", "active_watches", "watch_board", "watch_job"]
 
 _log = get_logger("rutter_nb.widgets")
+STOP_JOIN_S = 10.0
+"""How long ``Watch.stop()`` waits for a poll in flight (one HTTP read) to finish."""
 _active: set[Watch] = set()
 _active_lock = threading.Lock()
 _hooked: set[int] = set()
@@ -84,11 +86,18 @@ class Watch:
         return self.view.finished
 
     def stop(self) -> None:
-        """Stop polling and drawing; the view keeps its last state."""
+        """Stop polling and drawing; the view keeps its last state.
+
+        Waits (up to ``STOP_JOIN_S``) for a poll already in flight, so that once ``stop()``
+        returns no job changes behind the user's back.
+        """
         self._stop.set()
         self.view.stop()
         with _active_lock:
             _active.discard(self)
+        poller = self._poller
+        if poller is not None and poller is not threading.current_thread():
+            poller.join(STOP_JOIN_S)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the view is final (or ``timeout``); return whether it is."""
