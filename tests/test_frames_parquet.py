@@ -47,6 +47,22 @@ def test_empty_and_all_missing_frames_round_trip(tmp_path: Path) -> None:
         pd.testing.assert_frame_equal(round_trip(frame, tmp_path / f"{i}.parquet"), frame)
 
 
+def test_a_lone_surrogate_in_python_backed_text_is_written_as_a_replacement(
+    tmp_path: Path,
+) -> None:
+    # pandas 2 keeps text in Python objects, which can hold what UTF-8 cannot
+    text = pd.array(["a\ud800b", None, "fine"], dtype=pd.StringDtype("python"))
+    nested = pd.array([{"memo": "x\udc80"}, None, []], dtype=object)
+    frame = pd.DataFrame({"memo": text, "lines": nested})
+
+    back = round_trip(frame, tmp_path / "odd.parquet")
+
+    assert back["memo"].tolist()[0] == "a\ufffdb" and pd.isna(back["memo"][1])
+    assert back["memo"][2] == "fine"
+    assert back["lines"].tolist() == [{"memo": "x\udc80"}, None, []]  # JSON keeps it as is
+    assert frame["memo"][0] == "a\ud800b"  # the caller's frame is not changed
+
+
 def test_to_parquet_refuses_what_is_not_a_frame(tmp_path: Path) -> None:
     with pytest.raises(TypeError, match="needs a pandas DataFrame"):
         to_parquet([{"id": "x"}], tmp_path / "x.parquet")  # type: ignore[arg-type]

@@ -14,6 +14,7 @@ import json
 import os
 from typing import TYPE_CHECKING, Any
 
+from rutter_nb.frames._columns import _as_text
 from rutter_nb.frames._extras import MissingExtraError
 
 if TYPE_CHECKING:
@@ -51,7 +52,10 @@ def to_parquet(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
     encoded = frame.copy(deep=False)
     for name in json_columns:
         encoded[name] = pd.array([_encode(v) for v in frame[name]], dtype=object)
-    table = pa.Table.from_pandas(encoded, preserve_index=False)
+    try:
+        table = pa.Table.from_pandas(encoded, preserve_index=False)
+    except UnicodeEncodeError:  # a lone surrogate in Python-backed text (pandas 2)
+        table = pa.Table.from_pandas(_utf8_text(encoded), preserve_index=False)
     meta = dict(table.schema.metadata or {})
     categories = {
         str(c): [str(v) for v in frame[c].cat.categories]
@@ -61,6 +65,24 @@ def to_parquet(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
     # Arrow drops the categories of an empty or all-missing column: keep them ourselves.
     meta[_META_KEY] = json.dumps({"json_columns": json_columns, "categories": categories}).encode()
     pq.write_table(table.replace_schema_metadata(meta), os.fspath(path))
+
+
+def _utf8_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its text columns made storable: lone surrogates become U+FFFD.
+
+    Arrow-backed text never holds one (the frames replace them when they are built), but
+    pandas 2's Python-backed text does, and UTF-8 cannot encode it. Only this rare retry
+    pays for checking every cell.
+    """
+    import pandas as pd
+
+    cleaned = frame.copy(deep=False)
+    for name in cleaned.columns:
+        dtype = cleaned[name].dtype
+        if isinstance(dtype, pd.StringDtype):
+            values = [_as_text(v) if isinstance(v, str) else None for v in cleaned[name]]
+            cleaned[name] = pd.Series(values, index=cleaned.index, dtype=dtype)
+    return cleaned
 
 
 def read_parquet(path: str | os.PathLike[str]) -> pd.DataFrame:
