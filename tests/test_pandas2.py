@@ -48,6 +48,7 @@ def pandas2_python() -> Path:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # a fresh venv downloads pandas 2.2, numpy, pyarrow and matplotlib
 def test_the_frames_tests_pass_on_pandas_2_2(pandas2_python: Path) -> None:
     version = _run([str(pandas2_python), "-c", "import pandas; print(pandas.__version__)"])
     assert version.stdout.strip().startswith("2.2.")
