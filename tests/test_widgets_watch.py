@@ -43,8 +43,7 @@ def test_stop_ends_polling_and_drawing() -> None:
         time.sleep(0.01)
 
     watch.stop()
-    assert watch._poller is not None
-    watch._poller.join(timeout=10)
+    assert watch._poller is not None and not watch._poller.is_alive()
     after = job.refreshes
     time.sleep(0.1)
 
