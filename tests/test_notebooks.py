@@ -7,70 +7,27 @@ executed by that environment's own `jupyter execute`, against the embedded sandb
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import nbformat
 import pytest
+from venvs import ROOT, cached_venv, run
 
-ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-CACHE = ROOT / "build" / "binder-venv"
 SECRET_ENV = ("RUTTER_CLIENT_ID", "RUTTER_CLIENT_SECRET", "RUTTER_ACCESS_TOKEN", "RUTTER_BASE_URL")
-
-
-def _requirements_digest() -> str:
-    return hashlib.sha256((ROOT / "binder" / "requirements.txt").read_bytes()).hexdigest()
-
-
-def _run(cmd: list[str], env: dict[str, str] | None = None) -> None:
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
-    assert proc.returncode == 0, (
-        f"{' '.join(cmd)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
-    )
 
 
 @pytest.fixture(scope="session")
 def binder_env() -> Path:
     """A venv from binder/requirements.txt (cached by its digest) with this checkout installed."""
-    marker = CACHE / ".requirements-digest"
-    if not (marker.exists() and marker.read_text() == _requirements_digest()):
-        shutil.rmtree(CACHE, ignore_errors=True)
-        _run([sys.executable, "-m", "venv", str(CACHE)])
-        _run(
-            [
-                str(CACHE / "bin" / "python"),
-                "-m",
-                "pip",
-                "install",
-                "-q",
-                "-r",
-                "binder/requirements.txt",
-            ]
-        )
-        marker.write_text(_requirements_digest())
-    # Always install the code under test itself, never a stale copy from the cache.
-    _run(
-        [
-            str(CACHE / "bin" / "python"),
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--no-deps",
-            "--force-reinstall",
-            ".",
-        ]
-    )
-    env = {**os.environ, "PATH": f"{CACHE / 'bin'}{os.pathsep}{os.environ['PATH']}"}
-    _run(["bash", "binder/postBuild"], env=env)
-    return CACHE
+    venv = cached_venv(ROOT / "build" / "binder-venv", ROOT / "binder" / "requirements.txt")
+    env = {**os.environ, "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}"}
+    run(["bash", "binder/postBuild"], env=env)
+    return venv
 
 
 def _kernel_env(tmp_path: Path) -> dict[str, str]:
@@ -122,7 +79,7 @@ def test_notebook_is_committed_without_outputs(path: Path) -> None:
 def test_notebook_runs_top_to_bottom(path: Path, binder_env: Path, tmp_path: Path) -> None:
     executed = tmp_path / path.name
     started = time.monotonic()
-    _run(
+    run(
         [
             str(binder_env / "bin" / "jupyter"),
             "execute",
